@@ -1,0 +1,462 @@
+//! Resolved, immutable configuration.
+//!
+//! `Config::resolve` is the only place where CLI flags, `config.toml`, profiles,
+//! `-c` overrides and the environment meet. Precedence, highest first: dedicated
+//! CLI flags > selected profile > `-c` overrides and top-level keys > defaults.
+//! The runner only ever sees the `Config` this produces.
+
+pub mod auth;
+pub mod file;
+pub mod overrides;
+pub mod provider;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as JsonValue;
+use toml::Table;
+
+use crate::cli::{ExecArgs, LocalProviderArg, SandboxModeArg};
+use crate::sandbox::SandboxPolicy;
+pub use auth::Credential;
+use file::{ConfigToml, ProfileToml, ReasoningEffort, ReasoningSummary, Verbosity, WebSearchMode};
+pub use provider::ProviderConfig;
+
+/// Model used when neither flags nor config name one.
+pub const DEFAULT_MODEL: &str = "gpt-5.5";
+/// Default cap on the combined size of AGENTS.md files (SPEC §19.1).
+const DEFAULT_PROJECT_DOC_MAX_BYTES: usize = 32 * 1024;
+
+/// Why configuration could not be loaded. Every variant is fatal to the process
+/// (exit 1) and is printed once on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `$CODEX_HOME` is set to a path that does not exist.
+    #[error(
+        "failed to resolve CODEX_HOME: CODEX_HOME points to {0:?}, but that path does not exist"
+    )]
+    CodexHomeMissing(PathBuf),
+    /// A `-c` argument could not be parsed.
+    #[error("Error parsing -c overrides: {0}")]
+    Override(#[from] overrides::OverrideError),
+    /// config.toml (or a profile overlay) is unreadable, not TOML, or has a bad value.
+    #[error("Error loading config.toml: {0}")]
+    Load(String),
+    /// A value is well-formed but unusable (unknown profile, unsupported provider, ...).
+    #[error("Error loading config.toml: {0}")]
+    Invalid(String),
+    /// `-C/--cd` does not name a usable directory.
+    #[error("cannot use `--cd {path}`: {source}")]
+    Cwd {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--output-schema` file unreadable.
+    #[error("Failed to read output schema file {path}: {source}")]
+    SchemaRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--output-schema` file is not JSON.
+    #[error("Output schema file {path} is not valid JSON: {source}")]
+    SchemaJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// A feature that this runner does not implement yet was requested.
+    #[error("{0} is not supported yet by this runner")]
+    Unsupported(String),
+}
+
+/// Everything the runner needs, resolved once.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `$CODEX_HOME`.
+    pub codex_home: PathBuf,
+    /// Canonical working directory of the agent.
+    pub cwd: PathBuf,
+    /// Model slug sent in every request.
+    pub model: String,
+    /// Where requests go.
+    pub provider: ProviderConfig,
+    /// How requests authenticate.
+    pub credential: Credential,
+    /// Policy for model-run commands.
+    pub sandbox: SandboxPolicy,
+    /// `model_reasoning_effort`, if configured.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// `model_reasoning_summary` (default `auto`).
+    pub reasoning_summary: ReasoningSummary,
+    /// `model_verbosity`, if configured.
+    pub verbosity: Option<Verbosity>,
+    /// `model_supports_reasoning_summaries`: force `reasoning` for unknown models.
+    pub force_reasoning: bool,
+    /// `hide_agent_reasoning`.
+    pub hide_agent_reasoning: bool,
+    /// `project_doc_max_bytes` (0 disables AGENTS.md).
+    pub project_doc_max_bytes: usize,
+    /// `project_doc_fallback_filenames`.
+    pub project_doc_fallback_filenames: Vec<String>,
+    /// Replacement base instructions (`base_instructions` or `experimental_instructions_file`).
+    pub base_instructions: Option<String>,
+    /// `developer_instructions`: an extra developer message.
+    pub developer_instructions: Option<String>,
+    /// Whether the hosted web-search tool is advertised.
+    pub web_search: bool,
+    /// Parsed `--output-schema`.
+    pub output_schema: Option<JsonValue>,
+    /// Originator header value (`codex_exec` unless overridden).
+    pub originator: String,
+    /// `notify` program.
+    pub notify: Option<Vec<String>>,
+    /// Warnings to surface as `error` items before the turn starts.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Resolve configuration for `codex exec` from its arguments and the environment.
+    pub fn resolve(args: &ExecArgs) -> Result<Config, ConfigError> {
+        let codex_home = find_codex_home()?;
+        let cwd = resolve_cwd(args.cwd.as_deref())?;
+        let mut warnings = Vec::new();
+
+        for (flag, set) in [
+            ("`--worktree`", args.worktree),
+            ("`--trust`", args.trust),
+            (
+                "`--cyber-access-program`",
+                args.cyber_access_program.is_some(),
+            ),
+            ("`--image`", !args.images.is_empty()),
+        ] {
+            if set {
+                return Err(ConfigError::Unsupported(flag.to_string()));
+            }
+        }
+
+        let (raw, profile_name) = load_raw(&codex_home, args)?;
+        let mut ignored = Vec::new();
+        let toml_cfg: ConfigToml = serde_ignored::deserialize(raw, |path| {
+            ignored.push(path.to_string());
+        })
+        .map_err(|err| ConfigError::Load(err.to_string().trim_end().to_string()))?;
+        if !ignored.is_empty() {
+            if args.strict_config {
+                return Err(ConfigError::Load(format!(
+                    "unknown configuration key(s): {}",
+                    ignored.join(", ")
+                )));
+            }
+            tracing::debug!(keys = ?ignored, "ignoring unknown config keys");
+        }
+
+        let profile_name = profile_name.or_else(|| toml_cfg.profile.clone());
+        let profile = match &profile_name {
+            None => ProfileToml::default(),
+            Some(name) => match toml_cfg.profiles.get(name) {
+                Some(profile) => profile.clone(),
+                None if codex_home.join(format!("{name}.config.toml")).is_file() => {
+                    ProfileToml::default()
+                }
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "config profile `{name}` not found"
+                    )))
+                }
+            },
+        };
+
+        if let Some(policy) = profile
+            .approval_policy
+            .as_deref()
+            .or(toml_cfg.approval_policy.as_deref())
+        {
+            if !["untrusted", "on-failure", "on-request", "never"].contains(&policy) {
+                return Err(ConfigError::Load(format!(
+                    "unknown variant `{policy}`, expected one of `untrusted`, `on-failure`, \
+                     `on-request`, `never`\nin `approval_policy`"
+                )));
+            }
+        }
+
+        let enabled_mcp: Vec<&String> = toml_cfg
+            .mcp_servers
+            .iter()
+            .flatten()
+            .filter(|(_, v)| v.get("enabled").and_then(toml::Value::as_bool) != Some(false))
+            .map(|(name, _)| name)
+            .collect();
+        if let Some(name) = enabled_mcp.first() {
+            return Err(ConfigError::Unsupported(format!(
+                "MCP servers (`mcp_servers.{name}`)"
+            )));
+        }
+
+        let provider = resolve_provider(args, &toml_cfg, &profile)?;
+        let credential = auth::resolve(&provider, &codex_home)?;
+
+        let model = args
+            .model
+            .clone()
+            .or_else(|| profile.model.clone())
+            .or_else(|| toml_cfg.model.clone())
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+
+        let sandbox = resolve_sandbox(args, &toml_cfg, &profile, &cwd, &mut warnings);
+
+        let mut features = toml_cfg.features.clone();
+        features.extend(profile.features.clone());
+        let web_search = match profile.web_search.or(toml_cfg.web_search) {
+            Some(mode) => mode != WebSearchMode::Disabled,
+            None => {
+                toml_cfg.tools.as_ref().and_then(|t| t.web_search) == Some(true)
+                    || features.get("web_search_request") == Some(&true)
+            }
+        };
+
+        let base_instructions = match (
+            &toml_cfg.base_instructions,
+            &toml_cfg.experimental_instructions_file,
+        ) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(path)) => {
+                let path = resolve_relative(&codex_home, path);
+                Some(std::fs::read_to_string(&path).map_err(|err| {
+                    ConfigError::Invalid(format!(
+                        "cannot read experimental_instructions_file {}: {err}",
+                        path.display()
+                    ))
+                })?)
+            }
+            (None, None) => None,
+        };
+
+        let output_schema = match &args.output_schema {
+            None => None,
+            Some(path) => Some(load_output_schema(path)?),
+        };
+
+        Ok(Config {
+            codex_home,
+            cwd,
+            model,
+            provider,
+            credential,
+            sandbox,
+            reasoning_effort: profile
+                .model_reasoning_effort
+                .or(toml_cfg.model_reasoning_effort),
+            reasoning_summary: profile
+                .model_reasoning_summary
+                .or(toml_cfg.model_reasoning_summary)
+                .unwrap_or(ReasoningSummary::Auto),
+            verbosity: profile.model_verbosity.or(toml_cfg.model_verbosity),
+            force_reasoning: toml_cfg.model_supports_reasoning_summaries == Some(true),
+            hide_agent_reasoning: toml_cfg.hide_agent_reasoning.unwrap_or(false),
+            project_doc_max_bytes: toml_cfg
+                .project_doc_max_bytes
+                .unwrap_or(DEFAULT_PROJECT_DOC_MAX_BYTES),
+            project_doc_fallback_filenames: toml_cfg
+                .project_doc_fallback_filenames
+                .clone()
+                .unwrap_or_default(),
+            base_instructions,
+            developer_instructions: toml_cfg.developer_instructions.clone(),
+            web_search,
+            output_schema,
+            originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
+                .unwrap_or_else(|| "codex_exec".to_string()),
+            notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),
+            warnings,
+        })
+    }
+}
+
+/// `$CODEX_HOME`, or `~/.codex` (which need not exist yet).
+fn find_codex_home() -> Result<PathBuf, ConfigError> {
+    if let Some(home) = std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(home);
+        return match path.canonicalize() {
+            Ok(canonical) => Ok(canonical),
+            Err(_) => Err(ConfigError::CodexHomeMissing(path)),
+        };
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    Ok(home.join(".codex"))
+}
+
+fn resolve_cwd(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    let path = match flag {
+        Some(path) => path.to_path_buf(),
+        None => std::env::current_dir().map_err(|source| ConfigError::Cwd {
+            path: PathBuf::from("."),
+            source,
+        })?,
+    };
+    let canonical = path.canonicalize().map_err(|source| ConfigError::Cwd {
+        path: path.clone(),
+        source,
+    })?;
+    if !canonical.is_dir() {
+        return Err(ConfigError::Cwd {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        });
+    }
+    Ok(canonical)
+}
+
+/// Read config.toml (unless ignored), layer the profile file, then the `-c`,
+/// `--enable` and `--disable` overrides. Returns the raw tree and the profile name.
+fn load_raw(codex_home: &Path, args: &ExecArgs) -> Result<(Table, Option<String>), ConfigError> {
+    let mut root = Table::new();
+    if !args.ignore_user_config {
+        if let Some(table) = read_toml_file(&codex_home.join("config.toml"))? {
+            root = table;
+        }
+    }
+    if let Some(name) = &args.profile {
+        if let Some(overlay) = read_toml_file(&codex_home.join(format!("{name}.config.toml")))? {
+            overrides::merge(&mut root, overlay);
+        }
+    }
+    for raw in &args.config_overrides {
+        let parsed = overrides::parse_override(raw)?;
+        overrides::apply(&mut root, &parsed.path, parsed.value);
+    }
+    for (names, value) in [(&args.enable, true), (&args.disable, false)] {
+        for name in names {
+            overrides::apply(
+                &mut root,
+                &["features".to_string(), name.clone()],
+                toml::Value::Boolean(value),
+            );
+        }
+    }
+    Ok((root, args.profile.clone()))
+}
+
+fn read_toml_file(path: &Path) -> Result<Option<Table>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str::<Table>(&text).map(Some).map_err(|err| {
+            ConfigError::Load(format!(
+                "{}: {}",
+                path.display(),
+                err.to_string().trim_end()
+            ))
+        }),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(ConfigError::Load(format!("{}: {err}", path.display()))),
+    }
+}
+
+fn resolve_provider(
+    args: &ExecArgs,
+    toml_cfg: &ConfigToml,
+    profile: &ProfileToml,
+) -> Result<ProviderConfig, ConfigError> {
+    let id = if args.oss {
+        let id = match args.local_provider {
+            Some(LocalProviderArg::Lmstudio) => Some("lmstudio".to_string()),
+            Some(LocalProviderArg::Ollama) => Some("ollama".to_string()),
+            None => toml_cfg.oss_provider.clone(),
+        };
+        id.ok_or_else(|| {
+            ConfigError::Invalid(
+                "No default OSS provider configured. Use --local-provider=provider or set \
+                 oss_provider to one of: lmstudio, ollama in config.toml"
+                    .to_string(),
+            )
+        })?
+    } else {
+        profile
+            .model_provider
+            .clone()
+            .or_else(|| toml_cfg.model_provider.clone())
+            .unwrap_or_else(|| "openai".to_string())
+    };
+    if let Some(entry) = toml_cfg.model_providers.get(&id) {
+        return provider::from_toml(&id, entry);
+    }
+    if id == "openai" {
+        let base_url = profile
+            .openai_base_url
+            .as_deref()
+            .or(toml_cfg.openai_base_url.as_deref());
+        return Ok(provider::builtin_openai(base_url));
+    }
+    if let Some(entry) = provider::builtin_oss(&id) {
+        return provider::from_toml(&id, &entry);
+    }
+    Err(ConfigError::Invalid(format!(
+        "model provider `{id}` not found in `model_providers`"
+    )))
+}
+
+fn resolve_sandbox(
+    args: &ExecArgs,
+    toml_cfg: &ConfigToml,
+    profile: &ProfileToml,
+    cwd: &Path,
+    warnings: &mut Vec<String>,
+) -> SandboxPolicy {
+    let mode = if args.dangerously_bypass_approvals_and_sandbox {
+        SandboxModeArg::DangerFullAccess
+    } else if let Some(mode) = args.sandbox {
+        mode
+    } else if args.full_auto {
+        SandboxModeArg::WorkspaceWrite
+    } else {
+        profile
+            .sandbox_mode
+            .or(toml_cfg.sandbox_mode)
+            .unwrap_or(SandboxModeArg::ReadOnly)
+    };
+    let policy = match mode {
+        SandboxModeArg::ReadOnly => SandboxPolicy::ReadOnly,
+        SandboxModeArg::DangerFullAccess => SandboxPolicy::DangerFullAccess,
+        SandboxModeArg::WorkspaceWrite => {
+            let ws = toml_cfg.sandbox_workspace_write.clone().unwrap_or_default();
+            let mut roots: Vec<PathBuf> = ws
+                .writable_roots
+                .iter()
+                .map(|p| resolve_relative(cwd, p))
+                .collect();
+            roots.extend(args.add_dir.iter().map(|p| resolve_relative(cwd, p)));
+            SandboxPolicy::WorkspaceWrite {
+                writable_roots: roots,
+                network_access: ws.network_access,
+                exclude_tmpdir_env_var: ws.exclude_tmpdir_env_var,
+                exclude_slash_tmp: ws.exclude_slash_tmp,
+            }
+        }
+    };
+    if !args.add_dir.is_empty() && mode != SandboxModeArg::WorkspaceWrite {
+        warnings.push(format!(
+            "`--add-dir` has no effect with the `{}` sandbox",
+            policy.mode_name()
+        ));
+    }
+    policy
+}
+
+fn resolve_relative(base: &Path, path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    joined.canonicalize().unwrap_or(joined)
+}
+
+fn load_output_schema(path: &Path) -> Result<JsonValue, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SchemaRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ConfigError::SchemaJson {
+        path: path.to_path_buf(),
+        source,
+    })
+}

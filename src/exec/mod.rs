@@ -1,0 +1,359 @@
+//! The `codex exec` front end: startup checks, then a client of the agent thread
+//! that renders its notifications (JSONL or human), handles signals and a closed
+//! stdout, and writes the output files.
+
+mod human;
+mod jsonl;
+mod prompt;
+pub mod reporter;
+mod sink;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{ColorArg, ExecArgs, ExecCommand};
+use crate::config::Config;
+use crate::exit::ExitStatus;
+use crate::runner::events::{ItemDetails, ThreadError, ThreadEvent};
+use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
+use human::HumanRenderer;
+use jsonl::JsonlRenderer;
+use reporter::Reporter;
+use sink::{SinkClosed, StdoutSink};
+
+/// After a signal, how long the agent may take to report `turn.failed` before
+/// the front end reports it itself.
+const INTERRUPT_GRACE_MS: u64 = 500;
+
+/// Message printed by the git-repository check.
+const GIT_CHECK_MESSAGE: &str =
+    "Not inside a trusted directory and --skip-git-repo-check was not specified.";
+
+/// Run `codex exec`. Everything before the runtime (config, prompt, git check)
+/// is synchronous; the turn runs on a single-threaded tokio runtime.
+pub fn main(args: ExecArgs) -> ExitStatus {
+    let reporter = Reporter::new(use_color(args.color));
+    if args.full_auto {
+        reporter.warning("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
+    }
+    match &args.command {
+        Some(ExecCommand::Resume(_)) => {
+            reporter.fatal("Error: `codex exec resume` is not supported yet by this runner");
+            return ExitStatus::Failure;
+        }
+        Some(ExecCommand::Review(_)) => {
+            reporter.fatal("Error: `codex exec review` is not supported yet by this runner");
+            return ExitStatus::Failure;
+        }
+        None => {}
+    }
+    let config = match Config::resolve(&args) {
+        Ok(config) => config,
+        Err(err) => {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let prompt = match prompt::resolve(args.prompt.as_deref(), args.stdin, &reporter) {
+        Ok(prompt) => prompt,
+        Err(err) => {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let skip_git = args.skip_git_repo_check || args.dangerously_bypass_approvals_and_sandbox;
+    if !skip_git && context::git_root(&config.cwd).is_none() {
+        reporter.fatal(GIT_CHECK_MESSAGE);
+        return ExitStatus::Failure;
+    }
+    // Computed before the runtime starts: the local offset is only knowable
+    // while the process is single-threaded.
+    let local_date = local_date();
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            reporter.fatal(&format!("Error: cannot start the async runtime: {err}"));
+            return ExitStatus::Failure;
+        }
+    };
+    let front = FrontEnd {
+        json: args.json,
+        output_last_message: args.output_last_message.clone(),
+        reporter,
+        spinner: !args.json
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("RUST_LOG").is_none(),
+    };
+    let status = runtime.block_on(front.run(Arc::new(config), prompt, local_date));
+    // Do not wait for stray blocking work (DNS lookups) at exit.
+    runtime.shutdown_background();
+    status
+}
+
+/// Options of the front end that are not agent configuration.
+struct FrontEnd {
+    json: bool,
+    output_last_message: Option<std::path::PathBuf>,
+    reporter: Reporter,
+    spinner: bool,
+}
+
+/// How the turn ended, as seen by the front end.
+enum Outcome {
+    Completed,
+    Failed,
+    StdoutClosed,
+}
+
+enum Renderer {
+    Jsonl(JsonlRenderer),
+    Human(HumanRenderer),
+}
+
+impl Renderer {
+    fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
+        match self {
+            Renderer::Jsonl(r) => r.render(event),
+            Renderer::Human(r) => {
+                r.render(event);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl FrontEnd {
+    async fn run(self, config: Arc<Config>, prompt: String, local_date: String) -> ExitStatus {
+        let cancel = CancellationToken::new();
+        let (mut sigint, mut sigterm) = match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(int), Ok(term)) => (int, term),
+            (Err(err), _) | (_, Err(err)) => {
+                self.reporter
+                    .fatal(&format!("Error: cannot install signal handlers: {err}"));
+                return ExitStatus::Failure;
+            }
+        };
+        let mut thread = match AgentThread::start(config.clone(), local_date, cancel.clone()) {
+            Ok(thread) => thread,
+            Err(err) => {
+                self.reporter.fatal(&format!("Error: {err}"));
+                return ExitStatus::Failure;
+            }
+        };
+        let mut renderer = if self.json {
+            Renderer::Jsonl(JsonlRenderer::new(StdoutSink::new()))
+        } else {
+            Renderer::Human(HumanRenderer::new(
+                &config,
+                prompt.clone(),
+                self.reporter,
+                self.spinner,
+            ))
+        };
+        if thread
+            .submit(Op::UserTurn {
+                items: vec![context::message("user", &prompt)],
+            })
+            .await
+            .is_err()
+        {
+            self.reporter
+                .fatal("Error: the agent thread stopped unexpectedly");
+            return ExitStatus::Failure;
+        }
+
+        let mut last_message: Option<String> = None;
+        let mut thread_id = String::new();
+        let mut signalled: Option<ExitStatus> = None;
+        let grace = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(grace);
+        let outcome = loop {
+            tokio::select! {
+                event = thread.next_event() => {
+                    let Some(event) = event else {
+                        break Outcome::Failed;
+                    };
+                    match &event {
+                        ThreadEvent::ItemCompleted { item } => {
+                            if let ItemDetails::AgentMessage { text } = &item.details {
+                                last_message = Some(text.clone());
+                            }
+                        }
+                        ThreadEvent::ThreadStarted { thread_id: id } => thread_id.clone_from(id),
+                        _ => {}
+                    }
+                    if renderer.render(&event).is_err() {
+                        cancel.cancel();
+                        break Outcome::StdoutClosed;
+                    }
+                    match event {
+                        ThreadEvent::TurnCompleted { .. } => break Outcome::Completed,
+                        ThreadEvent::TurnFailed { .. } => break Outcome::Failed,
+                        _ => {}
+                    }
+                }
+                _ = sigint.recv() => {
+                    if signalled.is_some() {
+                        return ExitStatus::Interrupted;
+                    }
+                    signalled = Some(ExitStatus::Interrupted);
+                    cancel.cancel();
+                    grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(INTERRUPT_GRACE_MS));
+                }
+                _ = sigterm.recv() => {
+                    if signalled.is_some() {
+                        return ExitStatus::Terminated;
+                    }
+                    signalled = Some(ExitStatus::Terminated);
+                    cancel.cancel();
+                    grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(INTERRUPT_GRACE_MS));
+                }
+                () = &mut grace, if signalled.is_some() => {
+                    // The agent did not report in time: report for it.
+                    let message = INTERRUPTED_MESSAGE.to_string();
+                    let _ = renderer.render(&ThreadEvent::Error { message: message.clone() });
+                    let _ = renderer.render(&ThreadEvent::TurnFailed { error: ThreadError { message } });
+                    break Outcome::Failed;
+                }
+            }
+        };
+        if let Renderer::Human(human) = &mut renderer {
+            human.finish();
+        }
+        // Let the agent finish its cleanup, but never hang on it.
+        let _ = tokio::time::timeout(Duration::from_millis(INTERRUPT_GRACE_MS), thread.shutdown())
+            .await;
+
+        match outcome {
+            Outcome::StdoutClosed => ExitStatus::Success,
+            Outcome::Completed => {
+                self.write_last_message(last_message.as_deref());
+                if let Some(argv) = &config.notify {
+                    notify(
+                        argv,
+                        &thread_id,
+                        &config.cwd,
+                        &prompt,
+                        last_message.as_deref(),
+                    )
+                    .await;
+                }
+                if !self.json {
+                    if let Some(text) = &last_message {
+                        if !std::io::stdout().is_terminal() {
+                            let _ = StdoutSink::new().text_block(text);
+                        }
+                    }
+                }
+                signalled.unwrap_or(ExitStatus::Success)
+            }
+            Outcome::Failed => {
+                if !self.json {
+                    if let Some(path) = &self.output_last_message {
+                        self.write_file(path, "");
+                    }
+                }
+                signalled.unwrap_or(ExitStatus::Failure)
+            }
+        }
+    }
+
+    fn write_last_message(&self, message: Option<&str>) {
+        let Some(path) = &self.output_last_message else {
+            return;
+        };
+        match message {
+            Some(text) => self.write_file(path, text),
+            None => {
+                self.write_file(path, "");
+                self.reporter.line(&format!(
+                    "Warning: no last agent message; wrote empty content to {}",
+                    path.display()
+                ));
+            }
+        }
+    }
+
+    fn write_file(&self, path: &Path, text: &str) {
+        if let Err(err) = std::fs::write(path, text) {
+            self.reporter.line(&format!(
+                "Failed to write last message file {}: {err}",
+                path.display()
+            ));
+        }
+    }
+}
+
+/// How long the `notify` program may run before the process exits without it.
+const NOTIFY_TIMEOUT_MS: u64 = 5000;
+
+/// Run the `notify` program with the turn summary as its last argument (SPEC §17).
+async fn notify(argv: &[String], thread_id: &str, cwd: &Path, prompt: &str, last: Option<&str>) {
+    let payload = serde_json::json!({
+        "type": "agent-turn-complete",
+        "thread-id": thread_id,
+        "turn-id": uuid::Uuid::now_v7().to_string(),
+        "cwd": cwd,
+        "input-messages": [prompt],
+        "last-assistant-message": last,
+    });
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let child = tokio::process::Command::new(program)
+        .args(args)
+        .arg(payload.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    match child {
+        Ok(mut child) => {
+            let waited =
+                tokio::time::timeout(Duration::from_millis(NOTIFY_TIMEOUT_MS), child.wait()).await;
+            if waited.is_err() {
+                tracing::warn!(program, "notify program still running; killing it");
+            }
+        }
+        Err(err) => tracing::warn!(program, error = %err, "cannot run the notify program"),
+    }
+}
+
+fn use_color(arg: ColorArg) -> bool {
+    match arg {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+/// Today's local date as `YYYY-MM-DD`.
+fn local_date() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let local = time::UtcOffset::current_local_offset()
+        .map(|offset| now.to_offset(offset))
+        .unwrap_or(now);
+    let date = local.date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}

@@ -1,0 +1,25 @@
+//! `tracing` on stderr: filter from `RUST_LOG` (default `error`), JSON lines when
+//! `LOG_FORMAT=json`, ANSI only on a terminal.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// Install the global subscriber. Never fails the run: a bad filter falls back
+/// to the default.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if json {
+        builder.json().with_ansi(false).try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
+    // A second initialisation can only happen in tests; ignore it.
+    let _ = result;
+}

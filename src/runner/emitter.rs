@@ -1,0 +1,71 @@
+//! The agent's side of the notification channel: allocates `item_<n>` ids and
+//! sends `ThreadEvent`s to whichever front end listens.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::events::{ItemDetails, ThreadEvent, ThreadItem};
+
+/// Sends notifications; a closed receiver is ignored (the front end is gone).
+#[derive(Debug)]
+pub struct Emitter {
+    tx: UnboundedSender<ThreadEvent>,
+    next_item: AtomicU64,
+}
+
+impl Emitter {
+    /// Wrap a channel sender.
+    pub fn new(tx: UnboundedSender<ThreadEvent>) -> Emitter {
+        Emitter {
+            tx,
+            next_item: AtomicU64::new(0),
+        }
+    }
+
+    /// Send an event as is.
+    pub fn send(&self, event: ThreadEvent) {
+        // The receiver only disappears when the front end is shutting down.
+        let _ = self.tx.send(event);
+    }
+
+    fn next_id(&self) -> String {
+        let n = self.next_item.fetch_add(1, Ordering::Relaxed);
+        format!("item_{n}")
+    }
+
+    /// Emit `item.started` for a new item; returns its id.
+    pub fn item_started(&self, details: ItemDetails) -> String {
+        let id = self.next_id();
+        self.send(ThreadEvent::ItemStarted {
+            item: ThreadItem {
+                id: id.clone(),
+                details,
+            },
+        });
+        id
+    }
+
+    /// Emit `item.completed` for an existing item.
+    pub fn item_completed(&self, id: String, details: ItemDetails) {
+        self.send(ThreadEvent::ItemCompleted {
+            item: ThreadItem { id, details },
+        });
+    }
+
+    /// Emit `item.completed` for an item that had no start event.
+    pub fn item_completed_new(&self, details: ItemDetails) {
+        let id = self.next_id();
+        self.item_completed(id, details);
+    }
+
+    /// A non-fatal warning item.
+    pub fn warning(&self, message: String) {
+        self.item_completed_new(ItemDetails::Error { message });
+    }
+
+    /// A top-level `error` notice (stream retries).
+    pub fn stream_error(&self, message: String) {
+        self.send(ThreadEvent::Error { message });
+    }
+}

@@ -1,0 +1,23 @@
+//! The agent core: a thread that runs turns against the model and emits
+//! notifications. Knows nothing about clap, stdout or terminals.
+
+pub mod context;
+mod emitter;
+pub mod events;
+pub mod model;
+mod thread;
+pub mod tools;
+mod turn;
+
+pub use thread::{AgentThread, Op, INTERRUPTED_MESSAGE};
+
+/// Errors that stop the runner itself (not a turn failure).
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    /// The HTTP client could not be configured (fatal to the process).
+    #[error("{0}")]
+    Client(String),
+    /// The agent task ended unexpectedly (fatal to the process).
+    #[error("the agent thread stopped unexpectedly")]
+    AgentDied,
+}

@@ -1,0 +1,316 @@
+//! HTTP client for `POST {base_url}/responses` with the request-level retry loop
+//! (SPEC §7.1–7.2, §7.7a). The stream-level loop lives in the turn.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use eventsource_stream::{EventStream, Eventsource};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+
+use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
+use super::sse::{self, ResponseEvent};
+use crate::config::{Config, Credential};
+
+/// Client for one provider; cheap to share by reference.
+#[derive(Debug)]
+pub struct ModelClient {
+    http: reqwest::Client,
+    url: String,
+    headers: HeaderMap,
+    credential: Credential,
+    request_max_retries: u64,
+    idle_timeout: Duration,
+}
+
+/// An open response stream.
+pub struct ResponseStream {
+    events: EventStream<BoxStream<'static, reqwest::Result<Bytes>>>,
+    idle_timeout: Duration,
+    /// The `openai-model` response header, if the server sent one.
+    pub served_model: Option<String>,
+}
+
+impl ModelClient {
+    /// Build the client (no I/O happens here).
+    pub fn new(config: &Config, thread_id: &str) -> Result<ModelClient, String> {
+        let mut url = format!("{}/responses", config.provider.base_url);
+        if !config.provider.query_params.is_empty() {
+            let query: Vec<String> = config
+                .provider
+                .query_params
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        let mut headers = HeaderMap::new();
+        let mut put = |name: &str, value: &str| -> Result<(), String> {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|err| format!("invalid header name `{name}`: {err}"))?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|err| format!("invalid value for header `{name}`: {err}"))?;
+            headers.insert(name, value);
+            Ok(())
+        };
+        put("accept", "text/event-stream")?;
+        put("content-type", "application/json")?;
+        put("originator", &config.originator)?;
+        put("user-agent", &user_agent(&config.originator))?;
+        for name in [
+            "session_id",
+            "conversation_id",
+            "session-id",
+            "thread-id",
+            "x-client-request-id",
+        ] {
+            put(name, thread_id)?;
+        }
+        for (name, value) in &config.provider.headers {
+            put(name, value)?;
+        }
+        if let Some(token) = config.credential.token() {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                "the API key contains characters not allowed in a header".to_string()
+            })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        Ok(ModelClient {
+            http,
+            url,
+            headers,
+            credential: config.credential.clone(),
+            request_max_retries: config.provider.request_max_retries,
+            idle_timeout: config.provider.stream_idle_timeout,
+        })
+    }
+
+    /// Open a stream for `body`, retrying 5xx and transport errors up to
+    /// `request_max_retries` times. Cancel by dropping the future.
+    pub async fn open(&self, body: Bytes) -> Result<ResponseStream, ModelError> {
+        if let Credential::MissingEnvKey(message) = &self.credential {
+            return Err(ModelError::MissingCredential(message.clone()));
+        }
+        let mut attempt: u64 = 0;
+        loop {
+            let sent = self
+                .http
+                .post(&self.url)
+                .headers(self.headers.clone())
+                .body(body.clone())
+                .send()
+                .await;
+            let retries_left = attempt < self.request_max_retries;
+            attempt += 1;
+            match sent {
+                Ok(response) if response.status().is_success() => {
+                    return Ok(self.stream_from(response));
+                }
+                Ok(response) if response.status().is_server_error() => {
+                    let status = response.status();
+                    let delay = retry_after(response.headers());
+                    tracing::debug!(%status, attempt, "server error from model endpoint");
+                    if !retries_left {
+                        return Err(ModelError::RetryLimit(
+                            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                                HIGH_DEMAND_MESSAGE.to_string()
+                            } else {
+                                format!(
+                                    "exceeded retry limit, last status: {}",
+                                    status_text(status)
+                                )
+                            },
+                        ));
+                    }
+                    tokio::time::sleep(delay.unwrap_or_else(|| backoff(attempt))).await;
+                }
+                Ok(response) => return Err(self.classify_status(response).await),
+                Err(err) => {
+                    let text = error_chain(&err);
+                    tracing::debug!(error = %text, attempt, "transport error");
+                    if !retries_left {
+                        return Err(ModelError::RetryLimit(text));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+    }
+
+    fn stream_from(&self, response: Response) -> ResponseStream {
+        let served_model = response
+            .headers()
+            .get("openai-model")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
+        ResponseStream {
+            events: bytes.eventsource(),
+            idle_timeout: self.idle_timeout,
+            served_model,
+        }
+    }
+
+    async fn classify_status(&self, response: Response) -> ModelError {
+        let status = response.status();
+        let delay = retry_after(response.headers());
+        let body = response.text().await.unwrap_or_default();
+        let parsed: Option<Value> = serde_json::from_str(&body).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.pointer(&format!("/error/{name}")))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                if field("code").as_deref() == Some("insufficient_quota") {
+                    return ModelError::QuotaExceeded;
+                }
+                match field("type").as_deref() {
+                    Some("usage_limit_reached") => {
+                        return ModelError::Fatal(
+                            "You've hit your usage limit. Try again later.".to_string(),
+                        )
+                    }
+                    Some("usage_not_included") => {
+                        return ModelError::Fatal(
+                            "Your plan does not include Codex usage.".to_string(),
+                        )
+                    }
+                    _ => {}
+                }
+                ModelError::RetryableStatus {
+                    message: format!("exceeded retry limit, last status: {}", status_text(status)),
+                    delay,
+                }
+            }
+            StatusCode::UNAUTHORIZED => ModelError::RetryableStatus {
+                message: format!(
+                    "unexpected status {}: {}, url: {}",
+                    status_text(status),
+                    field("message").unwrap_or_else(|| body.trim().to_string()),
+                    self.url
+                ),
+                delay,
+            },
+            _ if body.trim().is_empty() => {
+                ModelError::Fatal(format!("unexpected status {}", status_text(status)))
+            }
+            _ => ModelError::Fatal(body.trim().to_string()),
+        }
+    }
+}
+
+impl ResponseStream {
+    /// The next meaningful event; `Ok(None)` at a clean end of stream.
+    pub async fn next_event(&mut self) -> Result<Option<ResponseEvent>, ModelError> {
+        loop {
+            let next = tokio::time::timeout(self.idle_timeout, self.events.next()).await;
+            let Ok(next) = next else {
+                return Err(stream_error("idle timeout waiting for SSE"));
+            };
+            match next {
+                None => return Ok(None),
+                Some(Err(err)) => return Err(stream_error(&err.to_string())),
+                Some(Ok(event)) => match sse::parse_event(&event.data) {
+                    Some(ResponseEvent::Ignored) => {}
+                    Some(parsed) => return Ok(Some(parsed)),
+                    None => {
+                        tracing::debug!(data = %event.data, "skipping unparseable SSE payload");
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// A retryable stream error with this detail.
+pub fn stream_error(message: &str) -> ModelError {
+    ModelError::Stream {
+        message: message.to_string(),
+        delay: None,
+    }
+}
+
+fn status_text(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    if let Some(ms) = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
+    }
+    let seconds = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `User-Agent` of SPEC §3.2: `<originator>/<version> (<os> <os version>; <arch>) <terminal> (codex_exec; <version>)`.
+fn user_agent(originator: &str) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let (os, os_version) = os_release();
+    let terminal = std::env::var("TERM_PROGRAM")
+        .ok()
+        .or_else(|| std::env::var("TERM").ok())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let terminal: String = terminal
+        .chars()
+        .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+        .collect();
+    format!(
+        "{originator}/{version} ({os} {os_version}; {}) {terminal} (codex_exec; {version})",
+        std::env::consts::ARCH
+    )
+}
+
+fn os_release() -> (String, String) {
+    let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let get = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{key}=")))
+            .map(|v| v.trim_matches('"').to_string())
+    };
+    let name = get("NAME").unwrap_or_else(|| "Linux".to_string());
+    let name = name
+        .split_whitespace()
+        .next()
+        .unwrap_or("Linux")
+        .to_string();
+    (name, get("VERSION_ID").unwrap_or_default())
+}

@@ -1,0 +1,109 @@
+//! The Responses request body (SPEC §7.3).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::catalog::ModelInfo;
+use crate::config::file::{ReasoningSummary, Verbosity};
+use crate::config::Config;
+
+/// Name of the `text.format` schema for `--output-schema`.
+const OUTPUT_SCHEMA_NAME: &str = "codex_output_schema";
+
+/// Request-invariant parts of the body, computed once per turn.
+#[derive(Debug, Clone)]
+pub struct RequestTemplate {
+    model: String,
+    instructions: String,
+    tools: Vec<Value>,
+    parallel_tool_calls: bool,
+    reasoning: Option<Value>,
+    text: Option<Value>,
+    prompt_cache_key: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    instructions: &'a str,
+    input: &'a [Value],
+    tools: &'a [Value],
+    tool_choice: &'static str,
+    parallel_tool_calls: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning: Option<&'a Value>,
+    store: bool,
+    stream: bool,
+    include: Vec<&'static str>,
+    prompt_cache_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a Value>,
+}
+
+impl RequestTemplate {
+    /// Build the template from config, model metadata, instructions and tools.
+    pub fn new(
+        config: &Config,
+        info: &ModelInfo,
+        instructions: String,
+        tools: Vec<Value>,
+        thread_id: &str,
+    ) -> RequestTemplate {
+        let reasoning = (info.supports_reasoning || config.force_reasoning).then(|| {
+            let mut reasoning = serde_json::Map::new();
+            if let Some(effort) = config.reasoning_effort.or(info.default_effort) {
+                reasoning.insert("effort".into(), json!(effort));
+            }
+            if config.reasoning_summary != ReasoningSummary::None {
+                reasoning.insert("summary".into(), json!(config.reasoning_summary));
+            }
+            Value::Object(reasoning)
+        });
+        let verbosity: Option<Verbosity> = if info.supports_verbosity {
+            config.verbosity.or(info.default_verbosity)
+        } else {
+            None
+        };
+        let mut text = serde_json::Map::new();
+        if let Some(verbosity) = verbosity {
+            text.insert("verbosity".into(), json!(verbosity));
+        }
+        if let Some(schema) = &config.output_schema {
+            text.insert(
+                "format".into(),
+                json!({"type": "json_schema", "name": OUTPUT_SCHEMA_NAME, "strict": true, "schema": schema}),
+            );
+        }
+        RequestTemplate {
+            model: config.model.clone(),
+            instructions,
+            tools,
+            parallel_tool_calls: info.parallel_tool_calls,
+            reasoning,
+            text: (!text.is_empty()).then_some(Value::Object(text)),
+            prompt_cache_key: thread_id.to_string(),
+        }
+    }
+
+    /// Serialise the body for this history.
+    pub fn body(&self, input: &[Value]) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&Body {
+            model: &self.model,
+            instructions: &self.instructions,
+            input,
+            tools: &self.tools,
+            tool_choice: "auto",
+            parallel_tool_calls: self.parallel_tool_calls,
+            reasoning: self.reasoning.as_ref(),
+            store: false,
+            stream: true,
+            include: if self.reasoning.is_some() {
+                vec!["reasoning.encrypted_content"]
+            } else {
+                Vec::new()
+            },
+            prompt_cache_key: &self.prompt_cache_key,
+            text: self.text.as_ref(),
+        })
+    }
+}

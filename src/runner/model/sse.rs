@@ -1,0 +1,231 @@
+//! Pure mapping of Responses-API stream payloads to typed events (SPEC §7.6).
+//!
+//! SSE framing itself is done by `eventsource-stream`; this module only looks
+//! at each `data:` payload's JSON `type`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::runner::events::Usage;
+
+/// One meaningful stream event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseEvent {
+    /// `response.created`.
+    Created,
+    /// `response.output_item.added`: an item began.
+    OutputItemAdded(Value),
+    /// `response.output_item.done`: the authoritative finished item.
+    OutputItemDone(Value),
+    /// `response.output_text.delta`.
+    OutputTextDelta(String),
+    /// `response.reasoning_summary_text.delta`.
+    ReasoningSummaryDelta(String),
+    /// `response.reasoning_text.delta`.
+    ReasoningTextDelta(String),
+    /// `response.completed` with its usage (if reported).
+    Completed {
+        response_id: String,
+        usage: Option<Usage>,
+    },
+    /// `response.failed`, classified.
+    Failed(Failure),
+    /// `response.incomplete` with its reason.
+    Incomplete(String),
+    /// Anything else (ignored).
+    Ignored,
+}
+
+/// How a `response.failed` should be treated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// Fatal: the context window is exhausted.
+    ContextWindowExceeded,
+    /// Fatal: the account has no quota left.
+    QuotaExceeded,
+    /// Retryable, after the server-suggested delay when one is given.
+    Retryable {
+        message: String,
+        delay: Option<Duration>,
+    },
+}
+
+/// Parse one SSE `data:` payload. `None` for payloads that are not JSON objects
+/// with a string `type` (they are skipped).
+pub fn parse_event(data: &str) -> Option<ResponseEvent> {
+    let value: Value = serde_json::from_str(data).ok()?;
+    let kind = value.get("type")?.as_str()?;
+    let text = |field: &str| {
+        value
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(match kind {
+        "response.created" => ResponseEvent::Created,
+        "response.output_item.added" => ResponseEvent::OutputItemAdded(value.get("item")?.clone()),
+        "response.output_item.done" => ResponseEvent::OutputItemDone(value.get("item")?.clone()),
+        "response.output_text.delta" => ResponseEvent::OutputTextDelta(text("delta")),
+        "response.reasoning_summary_text.delta" => {
+            ResponseEvent::ReasoningSummaryDelta(text("delta"))
+        }
+        "response.reasoning_text.delta" => ResponseEvent::ReasoningTextDelta(text("delta")),
+        "response.completed" => {
+            let response = value.get("response");
+            ResponseEvent::Completed {
+                response_id: response
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                usage: response.and_then(|r| r.get("usage")).and_then(parse_usage),
+            }
+        }
+        "response.failed" => {
+            let error = value.get("response").and_then(|r| r.get("error"));
+            ResponseEvent::Failed(classify_failure(error))
+        }
+        "response.incomplete" => ResponseEvent::Incomplete(
+            value
+                .pointer("/response/incomplete_details/reason")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+        ),
+        _ => ResponseEvent::Ignored,
+    })
+}
+
+/// Map the API's usage object to our five counters.
+pub fn parse_usage(usage: &Value) -> Option<Usage> {
+    if !usage.is_object() {
+        return None;
+    }
+    let int = |ptr: &str| usage.pointer(ptr).and_then(Value::as_u64).unwrap_or(0);
+    Some(Usage {
+        input_tokens: int("/input_tokens"),
+        cached_input_tokens: int("/input_tokens_details/cached_tokens"),
+        cache_write_input_tokens: int("/input_tokens_details/cache_write_tokens")
+            .max(int("/input_tokens_details/cache_creation_tokens")),
+        output_tokens: int("/output_tokens"),
+        reasoning_output_tokens: int("/output_tokens_details/reasoning_tokens"),
+    })
+}
+
+fn classify_failure(error: Option<&Value>) -> Failure {
+    let code = error
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let message = error
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .unwrap_or("response.failed event received")
+        .to_string();
+    match code {
+        "context_length_exceeded" => Failure::ContextWindowExceeded,
+        "insufficient_quota" => Failure::QuotaExceeded,
+        "rate_limit_exceeded" => Failure::Retryable {
+            delay: try_again_in(&message),
+            message,
+        },
+        _ => Failure::Retryable {
+            message,
+            delay: None,
+        },
+    }
+}
+
+/// Find `try again in <n>(s|ms|seconds)` in a rate-limit message.
+pub fn try_again_in(message: &str) -> Option<Duration> {
+    let lower = message.to_ascii_lowercase();
+    let rest = &lower[lower.find("try again in ")? + "try again in ".len()..];
+    let number_len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let number: f64 = rest[..number_len].parse().ok()?;
+    let unit = rest[number_len..].trim_start();
+    let seconds = if unit.starts_with("ms") {
+        number / 1000.0
+    } else if unit.starts_with('s') {
+        number
+    } else {
+        return None;
+    };
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn completed_carries_usage() {
+        let data = json!({"type":"response.completed","response":{"id":"r1","usage":{
+            "input_tokens":100,"input_tokens_details":{"cached_tokens":40},
+            "output_tokens":20,"output_tokens_details":{"reasoning_tokens":5},"total_tokens":120}}});
+        let event = parse_event(&data.to_string()).unwrap();
+        assert_eq!(
+            event,
+            ResponseEvent::Completed {
+                response_id: "r1".into(),
+                usage: Some(Usage {
+                    input_tokens: 100,
+                    cached_input_tokens: 40,
+                    cache_write_input_tokens: 0,
+                    output_tokens: 20,
+                    reasoning_output_tokens: 5
+                })
+            }
+        );
+    }
+
+    #[test]
+    fn failures_are_classified() {
+        let failed = |code: &str, msg: &str| {
+            parse_event(
+                &json!({"type":"response.failed","response":{"error":{"code":code,"message":msg}}})
+                    .to_string(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            failed("context_length_exceeded", "x"),
+            ResponseEvent::Failed(Failure::ContextWindowExceeded)
+        );
+        assert_eq!(
+            failed("rate_limit_exceeded", "Please try again in 1.5s."),
+            ResponseEvent::Failed(Failure::Retryable {
+                message: "Please try again in 1.5s.".into(),
+                delay: Some(Duration::from_millis(1500))
+            })
+        );
+    }
+
+    #[test]
+    fn junk_is_skipped() {
+        assert!(parse_event("not json").is_none());
+        assert!(parse_event("[1,2]").is_none());
+        assert_eq!(
+            parse_event(r#"{"type":"response.in_progress"}"#),
+            Some(ResponseEvent::Ignored)
+        );
+    }
+
+    #[test]
+    fn try_again_units() {
+        assert_eq!(
+            try_again_in("try again in 250ms"),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            try_again_in("Try again in 3 seconds"),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(try_again_in("no hint"), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! The agent loop of one turn (SPEC §8): sample, handle output items in stream
+//! order, run tool calls, send their outputs back, repeat until a response has no
+//! client tool calls.
+//!
+//! Messages and reasoning are surfaced as soon as their output item is done. Tool
+//! calls are queued and run, in call order, only once the response completed, so
+//! a response that breaks and is retried never runs a command twice.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::emitter::Emitter;
+use super::events::{ItemDetails, Usage};
+use super::model::client::stream_error;
+use super::model::error::backoff;
+use super::model::sse::Failure;
+use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
+use super::tools::{ToolCall, ToolRegistry};
+
+/// What a successful sample produced.
+struct Sample {
+    /// Output items, in stream order, ready for history (ids stripped).
+    items: Vec<Value>,
+    /// Tool calls to run.
+    calls: Vec<ToolCall>,
+    usage: Option<Usage>,
+    served_model: Option<String>,
+}
+
+/// The state one turn works on.
+pub struct Turn<'a> {
+    pub client: &'a ModelClient,
+    pub template: &'a RequestTemplate,
+    pub tools: &'a ToolRegistry,
+    pub emitter: &'a Emitter,
+    pub stream_max_retries: u64,
+    pub requested_model: &'a str,
+}
+
+impl Turn<'_> {
+    /// Run the turn on `history` (which already ends with the user input),
+    /// appending everything it produces. Adds each request's usage to `usage`.
+    pub async fn run(&self, history: &mut Vec<Value>, usage: &mut Usage) -> Result<(), ModelError> {
+        let mut warned_reroute = false;
+        loop {
+            let body = self
+                .template
+                .body(history)
+                .map_err(|err| ModelError::Fatal(format!("cannot serialise the request: {err}")))?;
+            let sample = self.sample_with_retries(Bytes::from(body)).await?;
+            if let Some(served) = &sample.served_model {
+                if served != self.requested_model && !warned_reroute {
+                    warned_reroute = true;
+                    self.emitter.warning(format!(
+                        "The server answered with model `{served}` instead of the requested `{}`.",
+                        self.requested_model
+                    ));
+                }
+            }
+            if let Some(u) = &sample.usage {
+                usage.add(u);
+            }
+            history.extend(sample.items);
+            if sample.calls.is_empty() {
+                return Ok(());
+            }
+            for call in &sample.calls {
+                let output = self.tools.dispatch(call).await;
+                history.push(output);
+            }
+        }
+    }
+
+    /// The stream-level retry loop (SPEC §7.7b).
+    async fn sample_with_retries(&self, body: Bytes) -> Result<Sample, ModelError> {
+        let mut retry: u64 = 0;
+        loop {
+            match self.sample(body.clone()).await {
+                Ok(sample) => return Ok(sample),
+                Err(err) => {
+                    let Some(delay) = err.retry_hint() else {
+                        return Err(err);
+                    };
+                    if retry >= self.stream_max_retries {
+                        return Err(err);
+                    }
+                    retry += 1;
+                    self.emitter.stream_error(format!(
+                        "Reconnecting... {retry}/{} ({err})",
+                        self.stream_max_retries
+                    ));
+                    tokio::time::sleep(delay.unwrap_or_else(|| backoff(retry))).await;
+                }
+            }
+        }
+    }
+
+    /// One attempt: open the stream and consume it to `response.completed`.
+    async fn sample(&self, body: Bytes) -> Result<Sample, ModelError> {
+        let mut stream = self.client.open(body).await?;
+        let mut sample = Sample {
+            items: Vec::new(),
+            calls: Vec::new(),
+            usage: None,
+            served_model: stream.served_model.take(),
+        };
+        // Provider item id -> our item id, for items shown as started before done.
+        let mut started: HashMap<String, String> = HashMap::new();
+        loop {
+            let Some(event) = stream.next_event().await? else {
+                return Err(stream_error("stream closed before response.completed"));
+            };
+            match event {
+                ResponseEvent::OutputItemAdded(item) => {
+                    if item.get("type").and_then(Value::as_str) == Some("web_search_call") {
+                        let id = self.emitter.item_started(ItemDetails::WebSearch {
+                            query: String::new(),
+                            action: json!({"type": "other"}),
+                        });
+                        if let Some(provider_id) = item.get("id").and_then(Value::as_str) {
+                            started.insert(provider_id.to_string(), id);
+                        }
+                    }
+                }
+                ResponseEvent::OutputItemDone(item) => {
+                    self.handle_item_done(&item, &mut started, &mut sample);
+                }
+                ResponseEvent::Completed { usage, .. } => {
+                    sample.usage = usage;
+                    return Ok(sample);
+                }
+                ResponseEvent::Failed(Failure::ContextWindowExceeded) => {
+                    return Err(ModelError::ContextWindowExceeded)
+                }
+                ResponseEvent::Failed(Failure::QuotaExceeded) => {
+                    return Err(ModelError::QuotaExceeded)
+                }
+                ResponseEvent::Failed(Failure::Retryable { message, delay }) => {
+                    return Err(ModelError::Stream { message, delay })
+                }
+                ResponseEvent::Incomplete(reason) => return Err(ModelError::Incomplete(reason)),
+                ResponseEvent::Created
+                | ResponseEvent::OutputTextDelta(_)
+                | ResponseEvent::ReasoningSummaryDelta(_)
+                | ResponseEvent::ReasoningTextDelta(_)
+                | ResponseEvent::Ignored => {}
+            }
+        }
+    }
+
+    fn handle_item_done(
+        &self,
+        item: &Value,
+        started: &mut HashMap<String, String>,
+        sample: &mut Sample,
+    ) {
+        let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            "message" if item.get("role").and_then(Value::as_str) == Some("assistant") => {
+                let text = content_text(item, "output_text");
+                self.emitter
+                    .item_completed_new(ItemDetails::AgentMessage { text });
+            }
+            "reasoning" => {
+                let text = summary_text(item);
+                if !text.trim().is_empty() {
+                    self.emitter
+                        .item_completed_new(ItemDetails::Reasoning { text });
+                }
+            }
+            "web_search_call" => {
+                let action = item
+                    .get("action")
+                    .cloned()
+                    .unwrap_or(json!({"type": "other"}));
+                let query = action
+                    .get("query")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let details = ItemDetails::WebSearch { query, action };
+                let provider_id = item.get("id").and_then(Value::as_str).unwrap_or_default();
+                match started.remove(provider_id) {
+                    Some(id) => self.emitter.item_completed(id, details),
+                    None => self.emitter.item_completed_new(details),
+                }
+            }
+            _ => {
+                if let Some(call) = ToolCall::from_item(item) {
+                    sample.calls.push(call);
+                }
+            }
+        }
+        sample.items.push(for_history(item));
+    }
+}
+
+/// Join the text parts of `kind` in a message item.
+fn content_text(item: &Value, kind: &str) -> String {
+    item.get("content")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter(|p| p.get("type").and_then(Value::as_str) == Some(kind))
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<String>()
+        })
+        .unwrap_or_default()
+}
+
+/// Reasoning summary parts joined with newlines.
+fn summary_text(item: &Value) -> String {
+    item.get("summary")
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+/// Items replayed with `store: false` must not carry server ids.
+fn for_history(item: &Value) -> Value {
+    let mut item = item.clone();
+    if let Some(map) = item.as_object_mut() {
+        map.remove("id");
+    }
+    item
+}

@@ -28,7 +28,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run Codex non-interactively
-    #[command(visible_alias = "e", version)]
+    #[command(
+        visible_alias = "e",
+        version,
+        disable_help_subcommand = true,
+        override_usage = "codex exec [OPTIONS] [PROMPT]\n       codex exec [OPTIONS] <COMMAND> [ARGS]"
+    )]
     Exec(Box<ExecArgs>),
 }
 

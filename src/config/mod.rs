@@ -32,7 +32,7 @@ const DEFAULT_PROJECT_DOC_MAX_BYTES: usize = 32 * 1024;
 pub enum ConfigError {
     /// `$CODEX_HOME` is set to a path that does not exist.
     #[error(
-        "failed to resolve CODEX_HOME: CODEX_HOME points to {0:?}, but that path does not exist"
+        "Error: failed to resolve CODEX_HOME: CODEX_HOME points to {0:?}, but that path does not exist"
     )]
     CodexHomeMissing(PathBuf),
     /// A `-c` argument could not be parsed.
@@ -45,7 +45,7 @@ pub enum ConfigError {
     #[error("Error loading config.toml: {0}")]
     Invalid(String),
     /// `-C/--cd` does not name a usable directory.
-    #[error("cannot use `--cd {path}`: {source}")]
+    #[error("Error: cannot use `--cd {path}`: {source}")]
     Cwd {
         path: PathBuf,
         source: std::io::Error,
@@ -63,7 +63,7 @@ pub enum ConfigError {
         source: serde_json::Error,
     },
     /// A feature that this runner does not implement yet was requested.
-    #[error("{0} is not supported yet by this runner")]
+    #[error("Error: {0} is not supported yet by this runner")]
     Unsupported(String),
 }
 

@@ -100,6 +100,8 @@ pub struct Config {
     pub base_instructions: Option<String>,
     /// `developer_instructions`: an extra developer message.
     pub developer_instructions: Option<String>,
+    /// `features.update_plan` / `[tools.update_plan]`: force the plan tool on or off.
+    pub update_plan: Option<bool>,
     /// Whether the hosted web-search tool is advertised.
     pub web_search: bool,
     /// Parsed `--output-schema`.
@@ -213,6 +215,16 @@ impl Config {
             }
         };
 
+        let update_plan = features.get("update_plan").copied().or_else(|| {
+            match toml_cfg.tools.as_ref().and_then(|t| t.update_plan.as_ref()) {
+                Some(toml::Value::Boolean(enabled)) => Some(*enabled),
+                Some(toml::Value::Table(table)) => {
+                    table.get("enabled").and_then(toml::Value::as_bool)
+                }
+                _ => None,
+            }
+        });
+
         let base_instructions = match (
             &toml_cfg.base_instructions,
             &toml_cfg.experimental_instructions_file,
@@ -261,6 +273,7 @@ impl Config {
                 .unwrap_or_default(),
             base_instructions,
             developer_instructions: toml_cfg.developer_instructions.clone(),
+            update_plan,
             web_search,
             output_schema,
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")

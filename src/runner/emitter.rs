@@ -46,6 +46,13 @@ impl Emitter {
         id
     }
 
+    /// Emit `item.updated` for an existing item.
+    pub fn item_updated(&self, id: String, details: ItemDetails) {
+        self.send(ThreadEvent::ItemUpdated {
+            item: ThreadItem { id, details },
+        });
+    }
+
     /// Emit `item.completed` for an existing item.
     pub fn item_completed(&self, id: String, details: ItemDetails) {
         self.send(ThreadEvent::ItemCompleted {

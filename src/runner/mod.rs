@@ -2,7 +2,7 @@
 //! notifications. Knows nothing about clap, stdout or terminals.
 
 pub mod context;
-mod emitter;
+pub mod emitter;
 pub mod events;
 pub mod model;
 mod thread;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::emitter::Emitter;
 use super::events::{ThreadError, ThreadEvent, Usage};
 use super::model::{catalog, ModelClient, RequestTemplate};
-use super::tools::ToolRegistry;
+use super::tools::{ToolRegistry, TurnTools};
 use super::turn::Turn;
 use super::{context, RunnerError};
 use crate::config::Config;
@@ -56,14 +56,15 @@ impl AgentThread {
             for warning in &config.warnings {
                 emitter.warning(warning.clone());
             }
-            let info = catalog::find(&config.model).unwrap_or_else(|| {
+            let known = catalog::find(&config.model);
+            let info = known.unwrap_or_else(|| {
                 emitter.warning(format!(
                     "Model metadata for `{}` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.",
                     config.model
                 ));
                 catalog::find_or_generic(&config.model)
             });
-            let tools = ToolRegistry::new(&config);
+            let tools = ToolRegistry::new(&config, known.is_some());
             let template = RequestTemplate::new(
                 &config,
                 &info,
@@ -86,12 +87,14 @@ impl AgentThread {
                             stream_max_retries: config.provider.stream_max_retries,
                             requested_model: &config.model,
                         };
+                        let mut turn_tools = TurnTools::default();
                         let outcome = tokio::select! {
-                            result = turn.run(&mut history, &mut usage) => {
+                            result = turn.run(&mut history, &mut usage, &mut turn_tools) => {
                                 result.map_err(|err| err.to_string())
                             }
                             () = cancel.cancelled() => Err(INTERRUPTED_MESSAGE.to_string()),
                         };
+                        turn_tools.finish(&emitter);
                         match outcome {
                             Ok(()) => emitter.send(ThreadEvent::TurnCompleted { usage }),
                             Err(message) => {

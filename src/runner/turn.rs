@@ -17,7 +17,7 @@ use super::model::client::stream_error;
 use super::model::error::backoff;
 use super::model::sse::Failure;
 use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
-use super::tools::{ToolCall, ToolRegistry};
+use super::tools::{ToolCall, ToolRegistry, TurnTools};
 
 /// What a successful sample produced.
 struct Sample {
@@ -42,7 +42,12 @@ pub struct Turn<'a> {
 impl Turn<'_> {
     /// Run the turn on `history` (which already ends with the user input),
     /// appending everything it produces. Adds each request's usage to `usage`.
-    pub async fn run(&self, history: &mut Vec<Value>, usage: &mut Usage) -> Result<(), ModelError> {
+    pub async fn run(
+        &self,
+        history: &mut Vec<Value>,
+        usage: &mut Usage,
+        turn_tools: &mut TurnTools,
+    ) -> Result<(), ModelError> {
         let mut warned_reroute = false;
         loop {
             let body = self
@@ -67,7 +72,7 @@ impl Turn<'_> {
                 return Ok(());
             }
             for call in &sample.calls {
-                let output = self.tools.dispatch(call).await;
+                let output = self.tools.dispatch(call, turn_tools, self.emitter).await;
                 history.push(output);
             }
         }

@@ -1,11 +1,15 @@
 //! Tool registry: what is advertised to the model and how calls are answered.
 //!
-//! The spine ships the registry and the `unsupported call: <name>` reply; the
-//! concrete tools (shell, apply_patch, plans, MCP) plug in here.
+//! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
+//! (plans today; shell, apply_patch and MCP next) plug in here.
+
+mod plan;
 
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::runner::emitter::Emitter;
+use crate::runner::events::{ItemDetails, TodoItem};
 
 /// A client-side tool call taken from a model response.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,23 +88,45 @@ impl ToolCall {
     }
 }
 
+/// Per-turn tool state: the plan's `todo_list` item, completed at turn end.
+#[derive(Debug, Default)]
+pub struct TurnTools {
+    plan: Option<(String, Vec<TodoItem>)>,
+}
+
+impl TurnTools {
+    /// Emit the final state of items that live for the whole turn.
+    pub fn finish(&mut self, emitter: &Emitter) {
+        if let Some((id, items)) = self.plan.take() {
+            emitter.item_completed(id, ItemDetails::TodoList { items });
+        }
+    }
+}
+
 /// The tools of one thread.
 #[derive(Debug)]
 pub struct ToolRegistry {
     web_search: bool,
+    update_plan: bool,
 }
 
 impl ToolRegistry {
-    /// Tools enabled by `config`.
-    pub fn new(config: &Config) -> ToolRegistry {
+    /// Tools enabled by `config` for a model the catalogue knows (`known_model`)
+    /// or not. `update_plan` is offered to known families, and to others only when
+    /// enabled in the config (SPEC §0.5).
+    pub fn new(config: &Config, known_model: bool) -> ToolRegistry {
         ToolRegistry {
             web_search: config.web_search,
+            update_plan: config.update_plan.unwrap_or(known_model),
         }
     }
 
     /// Tool specs for the request's `tools` array.
     pub fn specs(&self) -> Vec<Value> {
         let mut specs = Vec::new();
+        if self.update_plan {
+            specs.push(plan::spec());
+        }
         if self.web_search {
             specs.push(json!({"type": "web_search"}));
         }
@@ -109,8 +135,38 @@ impl ToolRegistry {
 
     /// Run one call and return its output item. Never fails the turn: problems
     /// go back to the model as the call's output.
-    pub async fn dispatch(&self, call: &ToolCall) -> Value {
-        tracing::warn!(tool = call.name(), "unsupported tool call");
-        call.output(&format!("unsupported call: {}", call.name()))
+    pub async fn dispatch(
+        &self,
+        call: &ToolCall,
+        turn: &mut TurnTools,
+        emitter: &Emitter,
+    ) -> Value {
+        match call {
+            ToolCall::Function {
+                name, arguments, ..
+            } if name == "update_plan" && self.update_plan => match plan::parse(arguments) {
+                Ok(items) => {
+                    let details = ItemDetails::TodoList {
+                        items: items.clone(),
+                    };
+                    match &mut turn.plan {
+                        Some((id, current)) => {
+                            *current = items;
+                            emitter.item_updated(id.clone(), details);
+                        }
+                        None => {
+                            let id = emitter.item_started(details);
+                            turn.plan = Some((id, items));
+                        }
+                    }
+                    call.output("Plan updated")
+                }
+                Err(message) => call.output(&message),
+            },
+            _ => {
+                tracing::warn!(tool = call.name(), "unsupported tool call");
+                call.output(&format!("unsupported call: {}", call.name()))
+            }
+        }
     }
 }

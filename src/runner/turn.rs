@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::emitter::Emitter;
 use super::events::{ItemDetails, Usage};
-use super::model::client::stream_error;
+use super::model::client::{stream_error, STREAM_CLOSED_MESSAGE};
 use super::model::error::backoff;
 use super::model::sse::Failure;
 use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
@@ -115,7 +115,7 @@ impl Turn<'_> {
         let mut started: HashMap<String, String> = HashMap::new();
         loop {
             let Some(event) = stream.next_event().await? else {
-                return Err(stream_error("stream closed before response.completed"));
+                return Err(stream_error(STREAM_CLOSED_MESSAGE));
             };
             match event {
                 ResponseEvent::OutputItemAdded(item) => {

@@ -223,7 +223,12 @@ impl ResponseStream {
             };
             match next {
                 None => return Ok(None),
-                Some(Err(err)) => return Err(stream_error(&err.to_string())),
+                Some(Err(err)) => {
+                    // A body cut mid-stream reads, like a clean early EOF, as a
+                    // stream that closed before completing (what the reference says).
+                    tracing::debug!(error = %err, "response body failed mid-stream");
+                    return Err(stream_error(STREAM_CLOSED_MESSAGE));
+                }
                 Some(Ok(event)) => match sse::parse_event(&event.data) {
                     Some(ResponseEvent::Ignored) => {}
                     Some(parsed) => return Ok(Some(parsed)),
@@ -235,6 +240,9 @@ impl ResponseStream {
         }
     }
 }
+
+/// Detail of a stream that ended before `response.completed`.
+pub const STREAM_CLOSED_MESSAGE: &str = "stream closed before response.completed";
 
 /// A retryable stream error with this detail.
 pub fn stream_error(message: &str) -> ModelError {

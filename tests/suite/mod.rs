@@ -1,0 +1,13 @@
+//! Behaviour files of the black-box suite, one per area of SPEC.
+
+mod cli;
+mod config;
+mod git_check;
+mod human_output;
+mod output_files;
+mod output_jsonl;
+mod prompt_sources;
+mod request_shape;
+mod retries;
+mod signals;
+mod stream_failures;

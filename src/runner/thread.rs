@@ -64,7 +64,7 @@ impl AgentThread {
                 ));
                 catalog::find_or_generic(&config.model)
             });
-            let tools = ToolRegistry::new(&config, known.is_some());
+            let tools = ToolRegistry::new(&config, &info, known.is_some());
             let template = RequestTemplate::new(
                 &config,
                 &info,

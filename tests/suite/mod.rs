@@ -1,5 +1,6 @@
 //! Behaviour files of the black-box suite, one per area of SPEC.
 
+mod apply_patch_tool;
 mod cli;
 mod config;
 mod git_check;

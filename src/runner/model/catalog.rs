@@ -5,6 +5,17 @@
 
 use crate::config::file::{ReasoningEffort, Verbosity};
 
+/// How a family receives the apply_patch tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyPatchTool {
+    /// Custom tool with a Lark grammar; the model sends raw patch text.
+    Freeform,
+    /// JSON function tool with an `input` string.
+    Function,
+    /// No tool: the model calls `apply_patch` through the shell.
+    None,
+}
+
 /// What a model family supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelInfo {
@@ -22,6 +33,8 @@ pub struct ModelInfo {
     pub default_verbosity: Option<Verbosity>,
     /// `parallel_tool_calls` in the request.
     pub parallel_tool_calls: bool,
+    /// Which apply_patch tool the family gets.
+    pub apply_patch: ApplyPatchTool,
 }
 
 const fn reasoning_family(family: &'static str, context_window: u64) -> ModelInfo {
@@ -33,6 +46,7 @@ const fn reasoning_family(family: &'static str, context_window: u64) -> ModelInf
         supports_verbosity: false,
         default_verbosity: None,
         parallel_tool_calls: false,
+        apply_patch: ApplyPatchTool::Freeform,
     }
 }
 
@@ -70,7 +84,10 @@ const CATALOGUE: &[ModelInfo] = &[
     reasoning_family("codex-", 200_000),
     reasoning_family("o3", 200_000),
     reasoning_family("o4-mini", 200_000),
-    reasoning_family("gpt-oss", 128_000),
+    ModelInfo {
+        apply_patch: ApplyPatchTool::Function,
+        ..reasoning_family("gpt-oss", 128_000)
+    },
     ModelInfo {
         family: "gpt-4.1",
         context_window: 1_047_576,
@@ -79,6 +96,7 @@ const CATALOGUE: &[ModelInfo] = &[
         supports_verbosity: false,
         default_verbosity: None,
         parallel_tool_calls: true,
+        apply_patch: ApplyPatchTool::Function,
     },
     ModelInfo {
         family: "gpt-4o",
@@ -88,6 +106,7 @@ const CATALOGUE: &[ModelInfo] = &[
         supports_verbosity: false,
         default_verbosity: None,
         parallel_tool_calls: true,
+        apply_patch: ApplyPatchTool::Function,
     },
 ];
 
@@ -100,6 +119,7 @@ const GENERIC: ModelInfo = ModelInfo {
     supports_verbosity: false,
     default_verbosity: None,
     parallel_tool_calls: false,
+    apply_patch: ApplyPatchTool::None,
 };
 
 /// Look up `slug`; `None` means the generic fallback applies (and a warning is due).

@@ -3,13 +3,19 @@
 //! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
 //! (plans today; shell, apply_patch and MCP next) plug in here.
 
+pub mod apply_patch;
+mod patch_tool;
 mod plan;
+
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::runner::emitter::Emitter;
 use crate::runner::events::{ItemDetails, TodoItem};
+use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
+use crate::sandbox::SandboxPolicy;
 
 /// A client-side tool call taken from a model response.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,22 +114,33 @@ impl TurnTools {
 pub struct ToolRegistry {
     web_search: bool,
     update_plan: bool,
+    apply_patch: ApplyPatchTool,
+    cwd: PathBuf,
+    sandbox: SandboxPolicy,
 }
 
 impl ToolRegistry {
     /// Tools enabled by `config` for a model the catalogue knows (`known_model`)
     /// or not. `update_plan` is offered to known families, and to others only when
     /// enabled in the config (SPEC §0.5).
-    pub fn new(config: &Config, known_model: bool) -> ToolRegistry {
+    pub fn new(config: &Config, info: &ModelInfo, known_model: bool) -> ToolRegistry {
         ToolRegistry {
             web_search: config.web_search,
             update_plan: config.update_plan.unwrap_or(known_model),
+            apply_patch: info.apply_patch,
+            cwd: config.cwd.clone(),
+            sandbox: config.sandbox.clone(),
         }
     }
 
     /// Tool specs for the request's `tools` array.
     pub fn specs(&self) -> Vec<Value> {
         let mut specs = Vec::new();
+        match self.apply_patch {
+            ApplyPatchTool::Freeform => specs.push(patch_tool::freeform_spec()),
+            ApplyPatchTool::Function => specs.push(patch_tool::function_spec()),
+            ApplyPatchTool::None => {}
+        }
         if self.update_plan {
             specs.push(plan::spec());
         }
@@ -163,6 +180,21 @@ impl ToolRegistry {
                 }
                 Err(message) => call.output(&message),
             },
+            ToolCall::Custom { name, input, .. }
+                if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform =>
+            {
+                call.output(&patch_tool::run(input, &self.cwd, &self.sandbox, emitter))
+            }
+            ToolCall::Function {
+                name, arguments, ..
+            } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Function => {
+                match patch_tool::patch_from_arguments(arguments) {
+                    Ok(patch) => {
+                        call.output(&patch_tool::run(&patch, &self.cwd, &self.sandbox, emitter))
+                    }
+                    Err(message) => call.output(&message),
+                }
+            }
             _ => {
                 tracing::warn!(tool = call.name(), "unsupported tool call");
                 call.output(&format!("unsupported call: {}", call.name()))

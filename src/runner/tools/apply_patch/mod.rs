@@ -9,6 +9,9 @@
 //! envelopes; those stay with the caller.
 
 mod apply;
+// Recognising `apply_patch` inside shell commands is built and tested; it is
+// wired in together with the shell tools.
+#[cfg(test)]
 mod intercept;
 mod parser;
 
@@ -16,9 +19,10 @@ mod parser;
 #[path = "fixtures_tests.rs"]
 mod fixtures_tests;
 
-pub use apply::{changes, verify, write, ApplyError, ChangeKind, FileAction, MoveTo, Summary};
-pub use intercept::{intercept, Intercepted};
-pub use parser::{parse_patch, Hunk, ParseError, Patch, UpdateChunk};
+pub use apply::{changes, verify, write, ChangeKind};
+#[cfg(test)]
+pub use intercept::intercept;
+pub use parser::parse_patch;
 
 /// The Lark grammar of the freeform `apply_patch` tool (SPEC §10.1, §9.2).
 pub const GRAMMAR: &str = include_str!("grammar.lark");

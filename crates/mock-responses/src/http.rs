@@ -3,6 +3,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use crate::request::RecordedRequest;
 
@@ -143,6 +144,7 @@ impl<'a> RequestReader<'a> {
                 Err(e) => return Err(e),
             }
         };
+        let received_at = Instant::now();
         let head = String::from_utf8_lossy(&self.pending()[..head_len]).into_owned();
         self.pos += head_len + 4;
 
@@ -222,6 +224,7 @@ impl<'a> RequestReader<'a> {
             path: path.to_string(),
             headers,
             body,
+            received_at,
         };
         Ok(Some(Incoming {
             request,

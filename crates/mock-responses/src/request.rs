@@ -1,5 +1,7 @@
 //! Recorded requests.
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 /// One HTTP request as the server received it.
@@ -13,6 +15,9 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body (de-chunked when it was sent with `Transfer-Encoding: chunked`).
     pub body: Vec<u8>,
+    /// When the server had read the complete request head (the body may still have been
+    /// on its way). Lets benchmarks measure, e.g., process start → first model request.
+    pub received_at: Instant,
 }
 
 impl RecordedRequest {

@@ -1,0 +1,543 @@
+//! Benchmark of the release `codex` binary against an in-process mock model.
+//!
+//! ```text
+//! cargo run --release --example bench [-- --json-out FILE]
+//! BENCH_ITERS=100 cargo run --release --example bench
+//! ```
+//!
+//! The mock Responses server (crates/mock-responses) runs in this process and answers
+//! instantly, so the figures are the binary's own costs. Each scenario runs `BENCH_ITERS`
+//! times (default 30) after two warm-up runs; the table shows the median and the 90th
+//! percentile (for throughput: the rate 90 % of the runs reach) next to the target.
+//!
+//! | metric | how it is measured | target |
+//! |---|---|---|
+//! | one-message run | `codex exec --json "…"` answered by one message: spawn → process exit | ≤ 25 ms |
+//! | first event | spawn → the first stdout line has been read | ≤ 8 ms |
+//! | first request | spawn → the mock has the head of the first `POST /v1/responses` (`RecordedRequest::received_at`) | ≤ 10 ms |
+//! | exit after last event | the `turn.completed` line has been read → process exit (`wait4` returns) | ≤ 3 ms |
+//! | throughput | a 2,000,000-byte answer streamed as 10,000 `response.output_text.delta` events then the done message, each event in its own HTTP chunk: answer bytes / (spawn → exit), in MB/s (10⁶ bytes) | ≥ 120 MB/s |
+//! | same, in one chunk | the same stream sent as one HTTP chunk (as a buffering proxy would) | (informational) |
+//! | peak RSS | `VmHWM` of the child (`/proc/<pid>/status`), for the one-message and the 2 MB runs | ≤ 15 MiB |
+//! | binary size | size of `target/release/codex` (stripped by the release profile) | ≤ 15 MB |
+//!
+//! Every run uses a temporary `CODEX_HOME` whose config points a provider at the mock, a
+//! temporary git repository as the working directory, and stdin `/dev/null`. With
+//! `--json-out FILE` the figures are also written to FILE as JSON.
+//!
+//! Peak RSS is the child's `VmHWM`, read each time it prints a line (the last read follows
+//! `turn.completed`, just before it exits; the high-water mark only grows). `ru_maxrss`
+//! from `wait4` would be wrong here: `Command` spawns with `posix_spawn` (a vfork that
+//! shares this process's memory until `exec`), and the kernel folds the high-water mark
+//! of that shared memory, i.e. this benchmark's own (tens of MiB with the 2 MB script),
+//! into the child's `ru_maxrss` at `exec`. The release binary is
+//! built first when it is missing or older than this example (and brought up to date when
+//! running under `cargo run`).
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use mock_responses::{ev, message_reply, MockServer, Reply};
+use serde_json::{json, Value};
+
+const WARMUP: usize = 2;
+const BIG_DELTAS: usize = 10_000;
+const BIG_DELTA_BYTES: usize = 200;
+const BIG_ANSWER_BYTES: usize = BIG_DELTAS * BIG_DELTA_BYTES;
+
+fn main() -> Result<()> {
+    let json_out = parse_args()?;
+    let iters: usize = match std::env::var("BENCH_ITERS") {
+        Ok(text) => text
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("BENCH_ITERS must be a positive integer, got `{text}`"))?,
+        Err(_) => 30,
+    };
+    let codex = locate_codex()?;
+    let work = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let repo = work.path().join("repo");
+    fs::create_dir_all(repo.join(".git")).context("cannot create the work repository")?;
+
+    // One message per run.
+    let small = MockServer::start_with_fallback(Vec::new(), message_reply("Hello from the mock"))?;
+    let small_bench = Bench::new(&codex, work.path(), "small", &repo, &small)?;
+    // The 2 MB answer, each event in its own HTTP chunk (as the API sends them) ...
+    let answer = big_answer();
+    let events = big_events(&answer);
+    let big = MockServer::start_with_fallback(Vec::new(), Reply::sse(events.clone()))?;
+    let big_bench = Bench::new(&codex, work.path(), "big", &repo, &big)?;
+    // ... and the same stream as one chunk (a proxy that buffers).
+    let one_chunk = MockServer::start_with_fallback(Vec::new(), Reply::raw_sse(render(&events)))?;
+    let one_chunk_bench = Bench::new(&codex, work.path(), "one-chunk", &repo, &one_chunk)?;
+
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "codex bench: {} ({} iterations + {WARMUP} warm-up, {} CPUs)",
+        codex.display(),
+        iters,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    )?;
+    out.flush()?;
+
+    let mut wall = Vec::new();
+    let mut first_event = Vec::new();
+    let mut first_request = Vec::new();
+    let mut exit_delay = Vec::new();
+    let mut rss_small = Vec::new();
+    for i in 0..WARMUP + iters {
+        let before = small.response_requests().len();
+        let run = small_bench.run()?;
+        let requests = small.response_requests();
+        let request = requests
+            .get(before)
+            .context("the run made no model request")?;
+        if !run.last_message.contains("Hello from the mock") {
+            bail!("unexpected answer: {}", run.last_message);
+        }
+        if i >= WARMUP {
+            wall.push(ms(run.exit - run.start));
+            first_event.push(ms(run.first_line - run.start));
+            first_request.push(ms(request.received_at.saturating_duration_since(run.start)));
+            exit_delay.push(ms(run.exit - run.last_line));
+            rss_small.push(run.max_rss_kib as f64 / 1024.0);
+        }
+    }
+
+    let (big_wall, rss_big) = big_bench.run_big(&answer, iters)?;
+    let (one_chunk_wall, _) = one_chunk_bench.run_big(&answer, iters)?;
+    // MB/s from a wall time in ms.
+    let rate = |wall_ms: f64| BIG_ANSWER_BYTES as f64 / 1e6 / (wall_ms / 1e3);
+    let binary_bytes = fs::metadata(&codex)?.len();
+
+    let rows = [
+        Row::at_most("one_message_run_ms", "one-message run", "ms", &wall, 25.0),
+        Row::at_most("first_event_ms", "first event", "ms", &first_event, 8.0),
+        Row::at_most(
+            "first_request_ms",
+            "first request",
+            "ms",
+            &first_request,
+            10.0,
+        ),
+        Row::at_most(
+            "exit_after_last_event_ms",
+            "exit after last event",
+            "ms",
+            &exit_delay,
+            3.0,
+        ),
+        Row {
+            key: "throughput_mb_per_s",
+            name: "2 MB answer throughput",
+            unit: "MB/s",
+            median: rate(percentile(&big_wall, 50.0)),
+            p90: rate(percentile(&big_wall, 90.0)),
+            target: 120.0,
+            higher_is_better: true,
+        },
+        Row::at_most(
+            "big_run_ms",
+            "2 MB run (wall)",
+            "ms",
+            &big_wall,
+            f64::INFINITY,
+        ),
+        Row {
+            key: "throughput_one_chunk_mb_per_s",
+            name: "  same, in one chunk",
+            unit: "MB/s",
+            median: rate(percentile(&one_chunk_wall, 50.0)),
+            p90: rate(percentile(&one_chunk_wall, 90.0)),
+            target: f64::INFINITY,
+            higher_is_better: true,
+        },
+        Row::at_most(
+            "peak_rss_one_message_mib",
+            "peak RSS, one message",
+            "MiB",
+            &rss_small,
+            15.0,
+        ),
+        Row::at_most(
+            "peak_rss_big_mib",
+            "peak RSS, 2 MB answer",
+            "MiB",
+            &rss_big,
+            15.0,
+        ),
+        Row {
+            key: "binary_size_mb",
+            name: "binary size",
+            unit: "MB",
+            median: binary_bytes as f64 / 1e6,
+            p90: binary_bytes as f64 / 1e6,
+            target: 15.0,
+            higher_is_better: false,
+        },
+    ];
+
+    writeln!(
+        out,
+        "\n{:<24} {:>10} {:>10} {:>12}  ",
+        "metric", "median", "p90", "target"
+    )?;
+    for row in &rows {
+        let target = if row.target.is_infinite() {
+            String::new()
+        } else {
+            format!(
+                "{} {} {}",
+                if row.higher_is_better { "≥" } else { "≤" },
+                row.target,
+                row.unit
+            )
+        };
+        let verdict = match (row.target.is_infinite(), row.met()) {
+            (true, _) => "",
+            (false, true) => "ok",
+            (false, false) => "MISSED",
+        };
+        writeln!(
+            out,
+            "{:<24} {:>10} {:>10} {:>12}  {verdict}",
+            row.name,
+            format!("{:.2} {}", row.median, row.unit),
+            format!("{:.2}", row.p90),
+            target,
+        )?;
+    }
+
+    if let Some(path) = json_out {
+        let metrics: serde_json::Map<String, Value> = rows
+            .iter()
+            .map(|row| {
+                let target = (!row.target.is_infinite()).then_some(row.target);
+                let value = json!({
+                    "unit": row.unit,
+                    "median": row.median,
+                    "p90": row.p90,
+                    "target": target,
+                    "higher_is_better": row.higher_is_better,
+                    "met": target.map(|_| row.met()),
+                });
+                (row.key.to_string(), value)
+            })
+            .collect();
+        let report = json!({
+            "binary": codex,
+            "binary_size_bytes": binary_bytes,
+            "iterations": iters,
+            "answer_bytes": BIG_ANSWER_BYTES,
+            "metrics": metrics,
+        });
+        fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(out, "\nwrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+struct Row {
+    key: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    median: f64,
+    p90: f64,
+    target: f64,
+    higher_is_better: bool,
+}
+
+impl Row {
+    fn at_most(
+        key: &'static str,
+        name: &'static str,
+        unit: &'static str,
+        samples: &[f64],
+        target: f64,
+    ) -> Row {
+        Row {
+            key,
+            name,
+            unit,
+            median: percentile(samples, 50.0),
+            p90: percentile(samples, 90.0),
+            target,
+            higher_is_better: false,
+        }
+    }
+
+    /// Whether the median meets the target.
+    fn met(&self) -> bool {
+        if self.higher_is_better {
+            self.median >= self.target
+        } else {
+            self.median <= self.target
+        }
+    }
+}
+
+/// Nearest-rank percentile.
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One scenario: a CODEX_HOME pointing at one mock server.
+struct Bench<'a> {
+    codex: &'a Path,
+    home: PathBuf,
+    repo: &'a Path,
+}
+
+/// What one run measured.
+struct Run {
+    start: Instant,
+    first_line: Instant,
+    last_line: Instant,
+    exit: Instant,
+    /// The last `item.completed` line.
+    last_message: String,
+    /// The child's last readable `VmHWM`.
+    max_rss_kib: u64,
+}
+
+impl<'a> Bench<'a> {
+    fn new(
+        codex: &'a Path,
+        work: &Path,
+        name: &str,
+        repo: &'a Path,
+        server: &MockServer,
+    ) -> Result<Bench<'a>> {
+        let home = work.join(format!("home-{name}"));
+        fs::create_dir_all(&home)?;
+        fs::write(
+            home.join("config.toml"),
+            format!(
+                "model = \"gpt-5-codex\"\nmodel_provider = \"mock\"\n\n\
+                 [model_providers.mock]\nname = \"Mock\"\nbase_url = \"{}\"\n\
+                 env_key = \"CODEX_API_KEY\"\nwire_api = \"responses\"\n",
+                server.base_url()
+            ),
+        )?;
+        Ok(Bench { codex, home, repo })
+    }
+
+    /// Runs the 2 MB scenario: wall times (ms) and peak RSS (MiB) of the measured runs.
+    fn run_big(&self, answer: &str, iters: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+        let mut wall = Vec::new();
+        let mut rss = Vec::new();
+        for i in 0..WARMUP + iters {
+            let run = self.run()?;
+            if i == 0 {
+                let item: Value = serde_json::from_str(&run.last_message)?;
+                if item["item"]["text"].as_str() != Some(answer) {
+                    bail!("the 2 MB answer did not come back intact");
+                }
+            }
+            if i >= WARMUP {
+                wall.push(ms(run.exit - run.start));
+                rss.push(run.max_rss_kib as f64 / 1024.0);
+            }
+        }
+        Ok((wall, rss))
+    }
+
+    fn run(&self) -> Result<Run> {
+        let stderr_path = self.home.join("stderr.txt");
+        let stderr = File::create(&stderr_path)?;
+        let mut command = Command::new(self.codex);
+        command
+            .args(["exec", "--json", "Say hello"])
+            .current_dir(self.repo)
+            .env("CODEX_HOME", &self.home)
+            .env("CODEX_API_KEY", "sk-bench")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+
+        let start = Instant::now();
+        let mut child = command.spawn().context("cannot spawn codex")?;
+        let pid = child.id();
+        let mut max_rss_kib = 0;
+        let stdout = child.stdout.take().context("no stdout pipe")?;
+        let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+        let mut line = String::new();
+        let mut first_line = None;
+        let mut last_line = None;
+        let mut last_message = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            let now = Instant::now();
+            if let Some(kib) = vm_hwm_kib(pid) {
+                max_rss_kib = kib;
+            }
+            first_line.get_or_insert(now);
+            if line.starts_with(r#"{"type":"turn.completed""#) {
+                last_line = Some(now);
+            } else if line.starts_with(r#"{"type":"item.completed""#) {
+                std::mem::swap(&mut last_message, &mut line);
+            }
+        }
+        let status = child.wait()?;
+        let exit = Instant::now();
+        let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+        if !status.success() {
+            bail!("codex failed ({status}); stderr:\n{stderr}");
+        }
+        let (Some(first_line), Some(last_line)) = (first_line, last_line) else {
+            bail!("codex printed no turn.completed; stderr:\n{stderr}");
+        };
+        Ok(Run {
+            start,
+            first_line,
+            last_line,
+            exit,
+            last_message,
+            max_rss_kib,
+        })
+    }
+}
+
+/// The peak resident set size of a live process, in KiB (`None` once it has exited).
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// 2,000,000 bytes of ASCII text.
+fn big_answer() -> String {
+    let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod ";
+    words.repeat(BIG_ANSWER_BYTES / words.len() + 1)[..BIG_ANSWER_BYTES].to_string()
+}
+
+/// The answer as 10,000 deltas and the done message.
+fn big_events(answer: &str) -> Vec<Value> {
+    let mut events = vec![ev::created("resp_big"), ev::message_added("msg_big")];
+    events.extend(
+        answer
+            .as_bytes()
+            .chunks(BIG_DELTA_BYTES)
+            .map(|chunk| ev::output_text_delta("msg_big", &String::from_utf8_lossy(chunk))),
+    );
+    events.push(ev::message("msg_big", answer));
+    events.push(ev::completed_with_usage("resp_big", 10, 0, 500_000, 0));
+    events
+}
+
+/// Events rendered as one SSE body, as `Reply::sse` would write them.
+fn render(events: &[Value]) -> String {
+    let mut body = String::new();
+    for event in events {
+        let kind = event["type"].as_str().unwrap_or_default();
+        body.push_str(&format!("event: {kind}\ndata: {event}\n\n"));
+    }
+    body
+}
+
+fn parse_args() -> Result<Option<PathBuf>> {
+    let mut args = std::env::args().skip(1);
+    let mut json_out = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--json-out" => {
+                json_out = Some(PathBuf::from(
+                    args.next().context("--json-out needs a file name")?,
+                ));
+            }
+            "-h" | "--help" => {
+                writeln!(
+                    io::stdout(),
+                    "usage: cargo run --release --example bench [-- --json-out FILE]\n\
+                     env BENCH_ITERS: iterations per scenario (default 30)"
+                )?;
+                std::process::exit(0);
+            }
+            _ => bail!("unexpected argument `{arg}` (see --help)"),
+        }
+    }
+    Ok(json_out)
+}
+
+/// The `codex` binary of this example's profile (`target/<profile>/codex`). Built with
+/// cargo when it is missing or older than this example, and always brought up to date
+/// when the example runs under `cargo run` (a no-op when it is fresh): cargo does not
+/// rebuild binaries for examples.
+fn locate_codex() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate this example")?;
+    // target/<profile>/examples/bench → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("unexpected example location")?;
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    if !release {
+        writeln!(
+            io::stderr(),
+            "warning: benchmarking a debug build; use `cargo run --release --example bench`"
+        )?;
+    }
+    let codex = profile_dir.join(format!("codex{}", std::env::consts::EXE_SUFFIX));
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (modified(&codex), modified(&exe)) {
+        (Some(bin), Some(example)) => bin < example,
+        _ => true,
+    };
+    let under_cargo = std::env::var_os("CARGO");
+    if stale || under_cargo.is_some() {
+        let cargo = under_cargo.unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--bin", "codex"]);
+        // Drop what `cargo run` set for this example (CARGO_PKG_NAME, …): build scripts
+        // that watch those variables would otherwise rerun and rebuild half the tree.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo_run = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+                || name == "CARGO_PRIMARY_PACKAGE"
+                || name == "OUT_DIR";
+            if set_by_cargo_run {
+                build.env_remove(&*name);
+            }
+        }
+        if release {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .context("cannot run cargo to build the codex binary")?;
+        if !status.success() || !codex.exists() {
+            bail!("building {} failed ({status})", codex.display());
+        }
+    }
+    Ok(codex)
+}

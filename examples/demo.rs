@@ -1,0 +1,246 @@
+//! Offline demo: one `codex exec` turn against a scripted model, no API key, no network.
+//!
+//! ```text
+//! cargo run --release --example demo
+//! ```
+//!
+//! It starts the mock Responses server (crates/mock-responses) on 127.0.0.1 with a small
+//! scripted turn: the model thinks, posts a plan (`update_plan`), then answers. It makes a
+//! temporary CODEX_HOME whose config.toml points a provider at the mock, and a temporary
+//! git repository to work in. Then it runs the release `codex` binary (building it first
+//! when it is missing or older than this example) twice:
+//!
+//! 1. `codex exec --json "..."`, streaming the JSONL events to stdout as they arrive;
+//! 2. `codex exec "..."` in human mode: the transcript goes to stderr, the final message
+//!    to stdout;
+//!
+//! and finally summarises what the mock received.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+use mock_responses::{ev, MockServer, RecordedRequest, Reply};
+use serde_json::json;
+
+const PROMPT: &str = "Give me a two-step plan to add a README, then summarise it.";
+
+fn main() -> Result<()> {
+    let codex = locate_codex()?;
+
+    // The same two-response turn for each of the two runs.
+    let server = MockServer::start([scripted_turn(), scripted_turn()].concat())
+        .context("cannot start the mock Responses server")?;
+    let codex_home = tempfile::tempdir().context("cannot create a temporary CODEX_HOME")?;
+    let repo = tempfile::tempdir().context("cannot create a temporary work directory")?;
+    make_git_repo(repo.path())?;
+    fs::write(
+        codex_home.path().join("config.toml"),
+        format!(
+            r#"model = "gpt-5-codex"
+model_provider = "mock"
+
+[model_providers.mock]
+name = "Mock"
+base_url = "{}"
+env_key = "CODEX_API_KEY"
+wire_api = "responses"
+"#,
+            server.base_url()
+        ),
+    )
+    .context("cannot write config.toml")?;
+
+    let command = |json: bool| {
+        let mut cmd = Command::new(&codex);
+        cmd.arg("exec");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.arg(PROMPT)
+            .current_dir(repo.path())
+            .env("CODEX_HOME", codex_home.path())
+            // A placeholder: the mock accepts any key.
+            .env("CODEX_API_KEY", "sk-offline-demo")
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .stdin(Stdio::null());
+        cmd
+    };
+
+    let mut out = io::stdout().lock();
+    writeln!(out, "# mock Responses server at {}", server.base_url())?;
+    writeln!(out, "# codex binary: {}", codex.display())?;
+
+    // 1. JSONL mode, streamed line by line.
+    writeln!(out, "\n## codex exec --json {PROMPT:?}\n")?;
+    out.flush()?;
+    let mut child = command(true)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", codex.display()))?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    for line in BufReader::new(stdout).lines() {
+        writeln!(out, "{}", line.context("cannot read codex's stdout")?)?;
+        out.flush()?;
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("codex exec --json failed: {status}");
+    }
+
+    // 2. Human mode: transcript on stderr (inherited), final message on stdout.
+    writeln!(out, "\n## codex exec {PROMPT:?}  (transcript on stderr)\n")?;
+    out.flush()?;
+    let output = command(false)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot run {}", codex.display()))?;
+    if !output.status.success() {
+        bail!("codex exec failed: {}", output.status);
+    }
+    writeln!(
+        out,
+        "\n[stdout] {}",
+        String::from_utf8_lossy(&output.stdout).trim_end()
+    )?;
+
+    summarise(&mut out, &server.response_requests())?;
+    Ok(())
+}
+
+/// Two model responses: reasoning + a plan (a tool call the runner answers), then
+/// reasoning + the final message.
+fn scripted_turn() -> Vec<Reply> {
+    let plan = json!({
+        "explanation": "Small change, two steps.",
+        "plan": [
+            {"step": "Write README.md with a project overview", "status": "in_progress"},
+            {"step": "Summarise the change", "status": "pending"},
+        ],
+    });
+    vec![
+        Reply::sse(vec![
+            ev::created("resp_1"),
+            ev::reasoning("rs_1", &["**Planning the README**"]),
+            ev::function_call("call_plan", "update_plan", &plan.to_string()),
+            ev::completed_with_usage("resp_1", 1200, 0, 80, 48),
+        ]),
+        Reply::sse(vec![
+            ev::created("resp_2"),
+            ev::reasoning("rs_2", &["**Summarising**"]),
+            ev::message_added("msg_1"),
+            ev::output_text_delta("msg_1", "Plan: 1) write README.md with an overview; "),
+            ev::output_text_delta("msg_1", "2) summarise it. Nothing was changed yet."),
+            ev::message(
+                "msg_1",
+                "Plan: 1) write README.md with an overview; 2) summarise it. Nothing was changed yet.",
+            ),
+            ev::completed_with_usage("resp_2", 1400, 1152, 60, 16),
+        ]),
+    ]
+}
+
+fn summarise(out: &mut impl Write, requests: &[RecordedRequest]) -> Result<()> {
+    writeln!(out, "\n## what the mock received\n")?;
+    writeln!(out, "{} POST /v1/responses requests", requests.len())?;
+    for (i, request) in requests.iter().enumerate() {
+        let body = request.json();
+        let tools: Vec<&str> = body["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str().or(t["type"].as_str()))
+            .collect();
+        writeln!(
+            out,
+            "  #{}: model={} input_items={} tools={:?} bytes={}",
+            i + 1,
+            body["model"].as_str().unwrap_or("?"),
+            request.input().len(),
+            tools,
+            request.body.len(),
+        )?;
+    }
+    if let Some(first) = requests.first() {
+        writeln!(out, "headers of #1:")?;
+        for (name, value) in &first.headers {
+            let value = if name == "authorization" {
+                "Bearer sk-…(redacted)"
+            } else {
+                value
+            };
+            writeln!(out, "  {name}: {value}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `dir` a git repository (`git init`; a bare `.git` folder when git is missing,
+/// which is all the runner's repository check looks for).
+fn make_git_repo(dir: &Path) -> Result<()> {
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir)
+        .status();
+    if !matches!(init, Ok(status) if status.success()) {
+        fs::create_dir(dir.join(".git")).context("cannot create .git")?;
+    }
+    Ok(())
+}
+
+/// The `codex` binary of this example's profile (`target/<profile>/codex`). Built with
+/// cargo when it is missing or older than this example, and always brought up to date
+/// when the example runs under `cargo run` (a no-op when it is fresh): cargo does not
+/// rebuild binaries for examples.
+fn locate_codex() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate this example")?;
+    // target/<profile>/examples/demo → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("unexpected example location")?;
+    let codex = profile_dir.join(format!("codex{}", std::env::consts::EXE_SUFFIX));
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let stale = match (modified(&codex), modified(&exe)) {
+        (Some(bin), Some(example)) => bin < example,
+        _ => true,
+    };
+    let under_cargo = std::env::var_os("CARGO");
+    if stale || under_cargo.is_some() {
+        let cargo = under_cargo.unwrap_or_else(|| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "--bin", "codex"]);
+        // Drop what `cargo run` set for this example (CARGO_PKG_NAME, …): build scripts
+        // that watch those variables would otherwise rerun and rebuild half the tree.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_by_cargo_run = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+                || name == "CARGO_PRIMARY_PACKAGE"
+                || name == "OUT_DIR";
+            if set_by_cargo_run {
+                build.env_remove(&*name);
+            }
+        }
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .context("cannot run cargo to build the codex binary")?;
+        if !status.success() || !codex.exists() {
+            bail!("building {} failed ({status})", codex.display());
+        }
+    }
+    Ok(codex)
+}

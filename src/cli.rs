@@ -4,6 +4,7 @@
 //! an immutable configuration once. Flag names, aliases and global-ness follow
 //! SPEC §1.2–1.4, because the TypeScript SDK builds its argv from them.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -35,6 +36,28 @@ pub enum Command {
         override_usage = "codex exec [OPTIONS] [PROMPT]\n       codex exec [OPTIONS] <COMMAND> [ARGS]"
     )]
     Exec(Box<ExecArgs>),
+
+    /// Internal: run a command under a sandbox policy (the runner re-executes itself
+    /// with this; see `sandbox::wrap_command`).
+    #[command(hide = true, name = "sandbox-exec")]
+    SandboxExec(SandboxExecArgs),
+}
+
+/// Options of the hidden `codex sandbox-exec` helper.
+#[derive(Debug, Args)]
+pub struct SandboxExecArgs {
+    /// Directory the policy's workspace root refers to (default: the current
+    /// directory). The command still runs in the current directory.
+    #[arg(long = "cwd", value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+
+    /// The sandbox policy: its JSON form or a bare mode name.
+    #[arg(long = "policy", value_name = "JSON")]
+    pub policy: String,
+
+    /// The command to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 /// Sandbox policy for commands the model runs.

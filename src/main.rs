@@ -21,5 +21,6 @@ fn main() -> ExitCode {
     logging::init();
     match cli.command {
         cli::Command::Exec(args) => exec::main(*args).into(),
+        cli::Command::SandboxExec(args) => sandbox::run_helper(args),
     }
 }

@@ -47,7 +47,7 @@ pub struct ConfigToml {
     pub oss_provider: Option<String>,
     pub mcp_servers: Option<BTreeMap<String, toml::Value>>,
     pub notify: Option<Vec<String>>,
-    pub shell_environment_policy: Option<toml::Value>,
+    pub shell_environment_policy: Option<ShellEnvironmentPolicyToml>,
     pub forced_login_method: Option<String>,
     // Keys that only concern the interactive TUI or other subcommands; accepted
     // so that a shared config.toml does not trip `--strict-config`.
@@ -113,6 +113,33 @@ pub struct SandboxWorkspaceWriteToml {
     pub exclude_tmpdir_env_var: bool,
     #[serde(default)]
     pub exclude_slash_tmp: bool,
+}
+
+/// `[shell_environment_policy]` (SPEC §14): how the environment of model-run
+/// commands is derived from ours.
+#[allow(dead_code)]
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct ShellEnvironmentPolicyToml {
+    pub inherit: Option<EnvironmentInherit>,
+    pub ignore_default_excludes: Option<bool>,
+    pub exclude: Option<Vec<String>>,
+    pub set: Option<BTreeMap<String, String>>,
+    pub include_only: Option<Vec<String>>,
+    /// Accepted for compatibility; commands never run through a shell profile snapshot.
+    pub experimental_use_profile: Option<bool>,
+}
+
+/// `shell_environment_policy.inherit`: the starting set of variables.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvironmentInherit {
+    /// Every variable of our own environment.
+    #[default]
+    All,
+    /// Only HOME, LOGNAME, PATH, SHELL, USER, USERNAME, TMPDIR, TEMP and TMP.
+    Core,
+    /// Nothing.
+    None,
 }
 
 /// `[tools]` (deprecated in favour of `features`, still honoured).

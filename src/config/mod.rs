@@ -18,6 +18,7 @@ use toml::Table;
 use crate::cli::{ExecArgs, LocalProviderArg, SandboxModeArg};
 use crate::sandbox::SandboxPolicy;
 pub use auth::Credential;
+pub use file::EnvironmentInherit;
 use file::{ConfigToml, ProfileToml, ReasoningEffort, ReasoningSummary, Verbosity, WebSearchMode};
 pub use provider::ProviderConfig;
 
@@ -110,8 +111,25 @@ pub struct Config {
     pub originator: String,
     /// `notify` program.
     pub notify: Option<Vec<String>>,
+    /// `[shell_environment_policy]`: the environment of model-run commands.
+    pub shell_environment_policy: ShellEnvironmentPolicy,
     /// Warnings to surface as `error` items before the turn starts.
     pub warnings: Vec<String>,
+}
+
+/// The resolved `[shell_environment_policy]` (SPEC §14 with the defaults of §0.5).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellEnvironmentPolicy {
+    /// The starting set of variables.
+    pub inherit: EnvironmentInherit,
+    /// Keep variables named like `*KEY*`, `*SECRET*`, `*TOKEN*` (dropped by default).
+    pub ignore_default_excludes: bool,
+    /// Case-insensitive globs of names to drop.
+    pub exclude: Vec<String>,
+    /// Variables to set or override, in name order.
+    pub set: Vec<(String, String)>,
+    /// When non-empty, case-insensitive globs of the only names to keep.
+    pub include_only: Vec<String>,
 }
 
 impl Config {
@@ -128,7 +146,6 @@ impl Config {
                 "`--cyber-access-program`",
                 args.cyber_access_program.is_some(),
             ),
-            ("`--image`", !args.images.is_empty()),
         ] {
             if set {
                 return Err(ConfigError::Unsupported(flag.to_string()));
@@ -279,6 +296,7 @@ impl Config {
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
                 .unwrap_or_else(|| "codex_exec".to_string()),
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),
+            shell_environment_policy: shell_environment_policy(&toml_cfg),
             warnings,
         })
     }
@@ -452,6 +470,19 @@ fn resolve_sandbox(
         ));
     }
     policy
+}
+
+fn shell_environment_policy(toml_cfg: &ConfigToml) -> ShellEnvironmentPolicy {
+    let Some(raw) = toml_cfg.shell_environment_policy.clone() else {
+        return ShellEnvironmentPolicy::default();
+    };
+    ShellEnvironmentPolicy {
+        inherit: raw.inherit.unwrap_or_default(),
+        ignore_default_excludes: raw.ignore_default_excludes.unwrap_or(false),
+        exclude: raw.exclude.unwrap_or_default(),
+        set: raw.set.unwrap_or_default().into_iter().collect(),
+        include_only: raw.include_only.unwrap_or_default(),
+    }
 }
 
 fn resolve_relative(base: &Path, path: &Path) -> PathBuf {

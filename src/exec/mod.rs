@@ -3,6 +3,7 @@
 //! stdout, and writes the output files.
 
 mod human;
+mod images;
 mod jsonl;
 mod prompt;
 pub mod reporter;
@@ -52,15 +53,31 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         }
         None => {}
     }
-    let config = match Config::resolve(&args) {
+    let mut config = match Config::resolve(&args) {
         Ok(config) => config,
         Err(err) => {
             reporter.fatal(&err.to_string());
             return ExitStatus::Failure;
         }
     };
+    if config.sandbox != crate::sandbox::SandboxPolicy::DangerFullAccess {
+        // Fail closed, but per command: the run itself may need no command at all.
+        if let Err(err) = crate::sandbox::probe() {
+            config.warnings.push(format!(
+                "the sandbox cannot be enforced on this system ({err}); every command will fail \
+                 unless you choose `--sandbox danger-full-access`"
+            ));
+        }
+    }
     let prompt = match prompt::resolve(args.prompt.as_deref(), args.stdin, &reporter) {
         Ok(prompt) => prompt,
+        Err(err) => {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let images = match images::load(&args.images, &config.cwd) {
+        Ok(images) => images,
         Err(err) => {
             reporter.fatal(&err.to_string());
             return ExitStatus::Failure;
@@ -93,7 +110,7 @@ pub fn main(args: ExecArgs) -> ExitStatus {
             && std::io::stderr().is_terminal()
             && std::env::var_os("RUST_LOG").is_none(),
     };
-    let status = runtime.block_on(front.run(Arc::new(config), prompt, local_date));
+    let status = runtime.block_on(front.run(Arc::new(config), prompt, images, local_date));
     // Do not wait for stray blocking work (DNS lookups) at exit.
     runtime.shutdown_background();
     status
@@ -132,7 +149,13 @@ impl Renderer {
 }
 
 impl FrontEnd {
-    async fn run(self, config: Arc<Config>, prompt: String, local_date: String) -> ExitStatus {
+    async fn run(
+        self,
+        config: Arc<Config>,
+        prompt: String,
+        images: Vec<serde_json::Value>,
+        local_date: String,
+    ) -> ExitStatus {
         let cancel = CancellationToken::new();
         let (mut sigint, mut sigterm) = match (
             signal(SignalKind::interrupt()),
@@ -164,7 +187,7 @@ impl FrontEnd {
         };
         if thread
             .submit(Op::UserTurn {
-                items: vec![context::message("user", &prompt)],
+                items: vec![context::user_message(&prompt, images)],
             })
             .await
             .is_err()
@@ -185,15 +208,6 @@ impl FrontEnd {
                     let Some(event) = event else {
                         break Outcome::Failed;
                     };
-                    match &event {
-                        ThreadEvent::ItemCompleted { item } => {
-                            if let ItemDetails::AgentMessage { text } = &item.details {
-                                last_message = Some(text.clone());
-                            }
-                        }
-                        ThreadEvent::ThreadStarted { thread_id: id } => thread_id.clone_from(id),
-                        _ => {}
-                    }
                     if renderer.render(&event).is_err() {
                         cancel.cancel();
                         break Outcome::StdoutClosed;
@@ -201,6 +215,12 @@ impl FrontEnd {
                     match event {
                         ThreadEvent::TurnCompleted { .. } => break Outcome::Completed,
                         ThreadEvent::TurnFailed { .. } => break Outcome::Failed,
+                        ThreadEvent::ItemCompleted { item } => {
+                            if let ItemDetails::AgentMessage { text } = item.details {
+                                last_message = Some(text);
+                            }
+                        }
+                        ThreadEvent::ThreadStarted { thread_id: id } => thread_id = id,
                         _ => {}
                     }
                 }

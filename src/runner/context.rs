@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::config::Config;
+use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
+use crate::runner::tools::apply_patch;
 use crate::sandbox::SandboxPolicy;
 
 /// Our own base instructions (not a compatibility surface; SPEC §19.4).
@@ -13,12 +15,22 @@ const BASE_INSTRUCTIONS: &str = include_str!("prompts/base_instructions.md");
 /// Separator between global and project AGENTS.md text (SPEC §19.1).
 const PROJECT_DOC_SEPARATOR: &str = "\n\n--- project-doc ---\n\n";
 
-/// The `instructions` field of every request.
-pub fn base_instructions(config: &Config) -> String {
-    config
+/// The `instructions` field of every request. Families without an
+/// apply_patch tool also get the patch-format instructions, since they edit
+/// files by calling `apply_patch` through the shell (SPEC §9.1).
+pub fn base_instructions(config: &Config, info: &ModelInfo) -> String {
+    let mut text = config
         .base_instructions
         .clone()
-        .unwrap_or_else(|| BASE_INSTRUCTIONS.to_string())
+        .unwrap_or_else(|| BASE_INSTRUCTIONS.to_string());
+    if info.apply_patch == ApplyPatchTool::None {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(apply_patch::tool_instructions());
+    }
+    text
 }
 
 /// The input items that precede the first user prompt of a new thread.
@@ -38,6 +50,12 @@ pub fn initial_items(config: &Config, local_date: &str) -> Vec<Value> {
     }
     items.push(message("user", &environment_context(config, local_date)));
     items
+}
+
+/// The user's prompt: image parts first, then the text (SPEC §7.4).
+pub fn user_message(text: &str, mut images: Vec<Value>) -> Value {
+    images.push(json!({"type": "input_text", "text": text}));
+    json!({"type": "message", "role": "user", "content": images})
 }
 
 /// A message input item with one `input_text` part.

@@ -64,11 +64,11 @@ impl AgentThread {
                 ));
                 catalog::find_or_generic(&config.model)
             });
-            let tools = ToolRegistry::new(&config, &info, known.is_some());
+            let tools = ToolRegistry::new(&config, &info, known.is_some(), &id);
             let template = RequestTemplate::new(
                 &config,
                 &info,
-                context::base_instructions(&config),
+                context::base_instructions(&config, &info),
                 tools.specs(),
                 &id,
             );
@@ -109,6 +109,9 @@ impl AgentThread {
                     }
                 }
             }
+            // The front end stopped the thread: nothing our commands started may
+            // outlive it (SPEC §22.1).
+            tools.shutdown();
         });
         Ok(AgentThread {
             ops: ops_tx,

@@ -130,7 +130,7 @@ impl Turn<'_> {
                     }
                 }
                 ResponseEvent::OutputItemDone(item) => {
-                    self.handle_item_done(&item, &mut started, &mut sample);
+                    self.handle_item_done(item, &mut started, &mut sample);
                 }
                 ResponseEvent::Completed { usage, .. } => {
                     sample.usage = usage;
@@ -157,19 +157,19 @@ impl Turn<'_> {
 
     fn handle_item_done(
         &self,
-        item: &Value,
+        item: Value,
         started: &mut HashMap<String, String>,
         sample: &mut Sample,
     ) {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
         match kind {
             "message" if item.get("role").and_then(Value::as_str) == Some("assistant") => {
-                let text = content_text(item, "output_text");
+                let text = content_text(&item, "output_text");
                 self.emitter
                     .item_completed_new(ItemDetails::AgentMessage { text });
             }
             "reasoning" => {
-                let text = summary_text(item);
+                let text = summary_text(&item);
                 if !text.trim().is_empty() {
                     self.emitter
                         .item_completed_new(ItemDetails::Reasoning { text });
@@ -193,7 +193,7 @@ impl Turn<'_> {
                 }
             }
             _ => {
-                if let Some(call) = ToolCall::from_item(item) {
+                if let Some(call) = ToolCall::from_item(&item) {
                     sample.calls.push(call);
                 }
             }
@@ -231,8 +231,7 @@ fn summary_text(item: &Value) -> String {
 }
 
 /// Items replayed with `store: false` must not carry server ids.
-fn for_history(item: &Value) -> Value {
-    let mut item = item.clone();
+fn for_history(mut item: Value) -> Value {
     if let Some(map) = item.as_object_mut() {
         map.remove("id");
     }

@@ -1,9 +1,226 @@
-//! Sandbox policies for model-run commands (SPEC §12).
+//! Sandbox policies for model-run commands and their enforcement (SPEC §12).
 //!
-//! This module owns the policy value and how it is described to users and to the
-//! model. Enforcement (Landlock + seccomp in a re-executed helper) arrives with the
-//! tools; until then no command is ever run.
+//! This module owns the policy value, how a command is wrapped to run under it, the
+//! environment markers of sandboxed children, and the helper that enforces it. It
+//! never restricts the CLI process itself: enforcement happens only in the re-executed
+//! helper (`codex sandbox-exec`, [`run_helper`]), which `exec`s the command.
+//!
+//! # Linux enforcement
+//!
+//! [`wrap_command`] turns `argv` into
+//! `codex sandbox-exec --cwd <cwd> --policy <json> -- argv...`. The helper, a fresh
+//! single-threaded process with no runtime, then:
+//! 1. sets `no_new_privs`;
+//! 2. installs a seccomp filter: `ptrace` and io_uring always fail with `EPERM`; without
+//!    network access so do all socket syscalls except `AF_UNIX` `socket`/`socketpair`
+//!    (`seccomp.rs`);
+//! 3. applies Landlock (ABI v5, best effort): read everywhere, write only beneath the
+//!    writable roots, to `/dev/null` and to its own terminal; without network access,
+//!    TCP bind/connect are denied too where the kernel has ABI v4 (`landlock.rs`). A
+//!    kernel that enforces none of it makes the helper fail closed;
+//! 4. `execvp`s the command.
+//!
+//! Helper failures print `codex sandbox: <reason>` and exit 126 (127 when the command
+//! does not exist), so they reach the model as an ordinary failed command.
+//!
+//! # What is not enforced
+//!
+//! * Read-only sub-paths inside writable roots (`.git`, `.codex`, `.agents` of SPEC
+//!   §12.1): Landlock rules only ever grant, beneath a whole hierarchy, so a writable
+//!   root cannot have read-only holes. `.git` stays writable, as in classic Codex.
+//! * Reads: the sandbox limits writes and network, never what can be read.
+//! * Writable roots that do not exist when the command starts stay read-only, and the
+//!   roots are resolved by the helper (`$TMPDIR` is the command's own).
+//! * Metadata of existing files: Landlock does not cover `chmod`, `chown`, `utimes`
+//!   (so `touch` on an existing file succeeds) or extended attributes anywhere.
+//! * Outside the roots only `/dev/null` and the terminal the helper's stdio is
+//!   attached to (a pty from the spawner) are writable; `/dev/tty`, `/dev/shm` and
+//!   `/proc/self/*` are not, and device `ioctl`s on other files the command opens
+//!   itself are denied (inherited descriptors such as its stdio are unaffected). So
+//!   `> /dev/stdout` fails when stdout is a regular file outside the roots (it works
+//!   on pipes and on the pty), and programs that open `/dev/tty` read-write fail.
+//! * i386 (32-bit) programs are killed by the seccomp architecture check, and x32
+//!   syscalls fail with `ENOSYS`.
+//! * Other platforms have no sandbox: every sandboxed mode fails closed there.
 
+mod error;
+mod helper;
+#[cfg(target_os = "linux")]
+mod landlock;
 mod policy;
+#[cfg(target_os = "linux")]
+mod seccomp;
 
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use error::SandboxError;
 pub use policy::SandboxPolicy;
+
+use crate::cli::SandboxExecArgs;
+
+/// Name of the hidden subcommand that runs the helper (see `cli::Command::SandboxExec`).
+pub const HELPER_SUBCOMMAND: &str = "sandbox-exec";
+
+/// Environment marker set on children that have no network (SPEC §12.2).
+pub const NETWORK_DISABLED_ENV_VAR: &str = "CODEX_SANDBOX_NETWORK_DISABLED";
+
+/// The argv to spawn so that `argv` runs under `policy`, whose workspace root is `cwd`.
+///
+/// `DangerFullAccess` returns `argv` unchanged. Otherwise:
+/// `[current_exe, "sandbox-exec", "--cwd", cwd, "--policy", <json>, "--", argv...]`.
+/// The spawner still sets the working directory of the process itself.
+pub fn wrap_command(
+    policy: &SandboxPolicy,
+    cwd: &Path,
+    argv: &[String],
+) -> Result<Vec<OsString>, SandboxError> {
+    if policy.has_full_disk_write_access() {
+        return Ok(argv.iter().map(OsString::from).collect());
+    }
+    if !cfg!(target_os = "linux") {
+        return Err(SandboxError::UnsupportedPlatform);
+    }
+    if argv.is_empty() {
+        return Err(SandboxError::NoCommand);
+    }
+    let exe = std::env::current_exe().map_err(SandboxError::CurrentExe)?;
+    let json = policy.to_json().map_err(SandboxError::PolicyJson)?;
+    let mut wrapped = Vec::with_capacity(argv.len() + 7);
+    wrapped.extend([
+        exe.into_os_string(),
+        HELPER_SUBCOMMAND.into(),
+        "--cwd".into(),
+        cwd.as_os_str().to_owned(),
+        "--policy".into(),
+        json.into(),
+        "--".into(),
+    ]);
+    wrapped.extend(argv.iter().map(OsString::from));
+    Ok(wrapped)
+}
+
+/// Environment variables to add for children run under `policy` (SPEC §12.2):
+/// `CODEX_SANDBOX_NETWORK_DISABLED=1` when the network is not allowed; nothing for
+/// `danger-full-access`.
+pub fn env_markers(policy: &SandboxPolicy) -> Vec<(String, String)> {
+    if policy.has_network_access() {
+        Vec::new()
+    } else {
+        vec![(NETWORK_DISABLED_ENV_VAR.to_string(), "1".to_string())]
+    }
+}
+
+/// Entry point of the re-executed helper (`codex sandbox-exec`). Call it from `main`
+/// before any runtime or thread exists. Replaces the process with the command on
+/// success; returns only the failure exit code (126, or 127 for a missing command).
+pub fn run_helper(args: SandboxExecArgs) -> ExitCode {
+    helper::run(args)
+}
+
+/// Check that this kernel can enforce sandboxed policies (Landlock is available), so
+/// the caller can stop with a clear error before running anything. Restricts nothing.
+pub fn probe() -> Result<(), SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        landlock::probe()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Err(SandboxError::UnsupportedPlatform)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::PathBuf;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn argv() -> Vec<String> {
+        vec!["bash".into(), "-lc".into(), "echo hi".into()]
+    }
+
+    /// `danger-full-access` runs the command as is.
+    #[test]
+    fn danger_full_access_is_not_wrapped() {
+        let wrapped =
+            wrap_command(&SandboxPolicy::DangerFullAccess, Path::new("/w"), &argv()).unwrap();
+        assert_eq!(wrapped, vec!["bash", "-lc", "echo hi"]);
+    }
+
+    /// Sandboxed modes re-execute this binary as the helper with the policy JSON.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sandboxed_modes_are_wrapped_in_the_helper() {
+        let policy = SandboxPolicy::WorkspaceWrite {
+            writable_roots: vec![PathBuf::from("/extra")],
+            network_access: true,
+            exclude_tmpdir_env_var: false,
+            exclude_slash_tmp: false,
+        };
+        let wrapped = wrap_command(&policy, Path::new("/w"), &argv()).unwrap();
+        let exe = std::env::current_exe().unwrap().into_os_string();
+        let expected: Vec<OsString> = vec![
+            exe,
+            "sandbox-exec".into(),
+            "--cwd".into(),
+            "/w".into(),
+            "--policy".into(),
+            policy.to_json().unwrap().into(),
+            "--".into(),
+            "bash".into(),
+            "-lc".into(),
+            "echo hi".into(),
+        ];
+        assert_eq!(wrapped, expected);
+        assert_eq!(
+            SandboxPolicy::parse(wrapped[5].to_str().unwrap()).unwrap(),
+            policy
+        );
+    }
+
+    /// An empty command cannot be sandboxed.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn empty_argv_is_an_error() {
+        let err = wrap_command(&SandboxPolicy::ReadOnly, Path::new("/w"), &[]).unwrap_err();
+        assert!(matches!(err, SandboxError::NoCommand), "{err}");
+    }
+
+    /// These machines have Landlock; the probe restricts nothing in the test process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn probe_finds_landlock() {
+        if let Err(err) = probe() {
+            panic!("landlock must be available on the test machines: {err}");
+        }
+        // Still unrestricted: we can create a file anywhere the user may.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("still-writable"), "x").unwrap();
+    }
+
+    /// Only policies without network get the §12.2 marker.
+    #[test]
+    fn env_markers_follow_network_access() {
+        let marker = vec![(
+            "CODEX_SANDBOX_NETWORK_DISABLED".to_string(),
+            "1".to_string(),
+        )];
+        assert_eq!(env_markers(&SandboxPolicy::ReadOnly), marker);
+        assert_eq!(env_markers(&SandboxPolicy::DangerFullAccess), vec![]);
+        let workspace = |network_access| SandboxPolicy::WorkspaceWrite {
+            writable_roots: Vec::new(),
+            network_access,
+            exclude_tmpdir_env_var: false,
+            exclude_slash_tmp: false,
+        };
+        assert_eq!(env_markers(&workspace(false)), marker);
+        assert_eq!(env_markers(&workspace(true)), vec![]);
+    }
+}

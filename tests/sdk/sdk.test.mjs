@@ -371,7 +371,7 @@ test("every thread option the SDK maps to flags is accepted", TIMEOUT, async (t)
 
 test(
   "local_image input is sent as an input_image part",
-  { ...TIMEOUT, todo: "the binary rejects --image (not supported yet)" },
+  TIMEOUT,
   async (t) => {
     // The SDK passes images as trailing `--image <path>` flags and the text on stdin.
     const mock = await startMock(t, [turnReply([messageDone("msg_1", "a red pixel")])]);

@@ -256,12 +256,42 @@ fn review_is_not_supported_yet() -> anyhow::Result<()> {
     not_supported(&env, &["--json", "review", "--uncommitted"])
 }
 
-/// `--image` is not supported yet (exit 1).
+/// `-i` attaches images as `input_image` data URLs before the prompt text; the
+/// flag is greedy, so it goes after the prompt.
 #[test]
-fn image_is_not_supported_yet() -> anyhow::Result<()> {
+fn image_is_sent_before_the_prompt_text() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![message_reply("ok")])?;
-    env.write_file("pic.png", b"\x89PNG\r\n\x1a\n")?;
-    not_supported(&env, &["--json", "hi", "-i", "pic.png"])
+    env.write_file("pic.png", b"\x89PNG\r\n\x1a\nrest")?;
+    let run = env.exec().args(["--json", "hi", "-i", "pic.png"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let input = env.requests()[0].input();
+    let last = input.last().cloned().unwrap_or_default();
+    assert_eq!(
+        last["content"],
+        serde_json::json!([
+            {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgpyZXN0"},
+            {"type": "input_text", "text": "hi"}
+        ])
+    );
+    Ok(())
+}
+
+/// An image that is missing or not an image stops the run before any request.
+#[test]
+fn bad_image_fails_before_any_request() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![message_reply("ok")])?;
+    env.write_file("notes.txt", "plain text")?;
+    for (file, needle) in [
+        ("missing.png", "cannot read image"),
+        ("notes.txt", "is not a PNG"),
+    ] {
+        let run = env.exec().args(["--json", "hi", "-i", file]).run()?;
+        assert_eq!(run.code(), Some(1), "{run}");
+        assert!(run.stderr.contains(needle), "{file}: {run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+    assert!(env.requests().is_empty());
+    Ok(())
 }
 
 /// A configured MCP server is not supported yet (exit 1 before any output).

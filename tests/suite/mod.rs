@@ -10,5 +10,7 @@ mod output_jsonl;
 mod prompt_sources;
 mod request_shape;
 mod retries;
+mod sandbox;
+mod shell_tools;
 mod signals;
 mod stream_failures;

@@ -16,6 +16,17 @@ pub enum ApplyPatchTool {
     None,
 }
 
+/// Which command tools a family gets (SPEC §0.5, §9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShellTool {
+    /// `exec_command` + `write_stdin`: sessions that can outlive a call.
+    UnifiedExec,
+    /// The classic JSON `shell` tool: an argv run without a shell.
+    Shell,
+    /// `shell_command`: a script run by the user's shell.
+    ShellCommand,
+}
+
 /// What a model family supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModelInfo {
@@ -35,6 +46,8 @@ pub struct ModelInfo {
     pub parallel_tool_calls: bool,
     /// Which apply_patch tool the family gets.
     pub apply_patch: ApplyPatchTool,
+    /// Which command tools the family gets.
+    pub shell: ShellTool,
 }
 
 const fn reasoning_family(family: &'static str, context_window: u64) -> ModelInfo {
@@ -47,6 +60,7 @@ const fn reasoning_family(family: &'static str, context_window: u64) -> ModelInf
         default_verbosity: None,
         parallel_tool_calls: false,
         apply_patch: ApplyPatchTool::Freeform,
+        shell: ShellTool::UnifiedExec,
     }
 }
 
@@ -86,6 +100,7 @@ const CATALOGUE: &[ModelInfo] = &[
     reasoning_family("o4-mini", 200_000),
     ModelInfo {
         apply_patch: ApplyPatchTool::Function,
+        shell: ShellTool::ShellCommand,
         ..reasoning_family("gpt-oss", 128_000)
     },
     ModelInfo {
@@ -97,6 +112,7 @@ const CATALOGUE: &[ModelInfo] = &[
         default_verbosity: None,
         parallel_tool_calls: true,
         apply_patch: ApplyPatchTool::Function,
+        shell: ShellTool::Shell,
     },
     ModelInfo {
         family: "gpt-4o",
@@ -107,6 +123,7 @@ const CATALOGUE: &[ModelInfo] = &[
         default_verbosity: None,
         parallel_tool_calls: true,
         apply_patch: ApplyPatchTool::Function,
+        shell: ShellTool::Shell,
     },
 ];
 
@@ -120,6 +137,7 @@ const GENERIC: ModelInfo = ModelInfo {
     default_verbosity: None,
     parallel_tool_calls: false,
     apply_patch: ApplyPatchTool::None,
+    shell: ShellTool::UnifiedExec,
 };
 
 /// Look up `slug`; `None` means the generic fallback applies (and a warning is due).
@@ -149,5 +167,16 @@ mod tests {
         assert_eq!(find("gpt-5.5").map(|m| m.family), Some("gpt-5.5"));
         assert_eq!(find("gpt-5-mini").map(|m| m.family), Some("gpt-5"));
         assert!(find("llama3").is_none());
+    }
+
+    #[test]
+    fn command_tools_follow_the_family() {
+        assert_eq!(find_or_generic("gpt-5-codex").shell, ShellTool::UnifiedExec);
+        assert_eq!(find_or_generic("gpt-4.1-mini").shell, ShellTool::Shell);
+        assert_eq!(
+            find_or_generic("gpt-oss-20b").shell,
+            ShellTool::ShellCommand
+        );
+        assert_eq!(find_or_generic("llama3").shell, ShellTool::UnifiedExec);
     }
 }

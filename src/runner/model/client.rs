@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use eventsource_stream::{EventStream, Eventsource};
 use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use sse_stream::SseByteStream;
 
 use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
 use super::sse::{self, ResponseEvent};
@@ -28,7 +28,7 @@ pub struct ModelClient {
 
 /// An open response stream.
 pub struct ResponseStream {
-    events: EventStream<BoxStream<'static, reqwest::Result<Bytes>>>,
+    events: SseByteStream<BoxStream<'static, reqwest::Result<Bytes>>>,
     idle_timeout: Duration,
     /// The `openai-model` response header, if the server sent one.
     pub served_model: Option<String>,
@@ -135,6 +135,14 @@ impl ModelClient {
                     tokio::time::sleep(delay.unwrap_or_else(|| backoff(attempt))).await;
                 }
                 Ok(response) => return Err(self.classify_status(response).await),
+                Err(err) if err.is_builder() => {
+                    // A malformed URL or header never gets better by retrying.
+                    return Err(ModelError::Fatal(format!(
+                        "invalid model request to `{}`: {}",
+                        self.url,
+                        error_chain(&err)
+                    )));
+                }
                 Err(err) => {
                     let text = error_chain(&err);
                     tracing::debug!(error = %text, attempt, "transport error");
@@ -155,7 +163,7 @@ impl ModelClient {
             .map(str::to_string);
         let bytes: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
         ResponseStream {
-            events: bytes.eventsource(),
+            events: SseByteStream::new(bytes),
             idle_timeout: self.idle_timeout,
             served_model,
         }
@@ -217,9 +225,14 @@ impl ResponseStream {
     /// The next meaningful event; `Ok(None)` at a clean end of stream.
     pub async fn next_event(&mut self) -> Result<Option<ResponseEvent>, ModelError> {
         loop {
-            let next = tokio::time::timeout(self.idle_timeout, self.events.next()).await;
-            let Ok(next) = next else {
-                return Err(stream_error("idle timeout waiting for SSE"));
+            // Events already buffered need no idle timer; only a stream that
+            // has to wait for the network arms one.
+            let next = match self.events.next().now_or_never() {
+                Some(next) => next,
+                None => match tokio::time::timeout(self.idle_timeout, self.events.next()).await {
+                    Ok(next) => next,
+                    Err(_) => return Err(stream_error("idle timeout waiting for SSE")),
+                },
             };
             match next {
                 None => return Ok(None),
@@ -229,13 +242,18 @@ impl ResponseStream {
                     tracing::debug!(error = %err, "response body failed mid-stream");
                     return Err(stream_error(STREAM_CLOSED_MESSAGE));
                 }
-                Some(Ok(event)) => match sse::parse_event(&event.data) {
-                    Some(ResponseEvent::Ignored) => {}
-                    Some(parsed) => return Ok(Some(parsed)),
-                    None => {
-                        tracing::debug!(data = %event.data, "skipping unparseable SSE payload");
+                Some(Ok(event)) => {
+                    let Some(data) = event.data else {
+                        continue;
+                    };
+                    match sse::parse_event(&data) {
+                        Some(ResponseEvent::Ignored) => {}
+                        Some(parsed) => return Ok(Some(parsed)),
+                        None => {
+                            tracing::debug!(%data, "skipping unparseable SSE payload");
+                        }
                     }
-                },
+                }
             }
         }
     }

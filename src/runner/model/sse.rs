@@ -1,9 +1,12 @@
 //! Pure mapping of Responses-API stream payloads to typed events (SPEC §7.6).
 //!
-//! SSE framing itself is done by `eventsource-stream`; this module only looks
+//! SSE framing itself is done by `sse-stream`; this module only looks
 //! at each `data:` payload's JSON `type`.
 
+use std::borrow::Cow;
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use serde_json::Value;
 
@@ -51,45 +54,74 @@ pub enum Failure {
     },
 }
 
+/// The `type` of a payload, read without building a JSON tree.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+}
+
+/// Payloads that carry an output item.
+#[derive(Deserialize)]
+struct ItemPayload {
+    item: Value,
+}
+
+/// Payloads that carry a text delta.
+#[derive(Deserialize)]
+struct DeltaPayload {
+    #[serde(default)]
+    delta: String,
+}
+
+/// Payloads that carry the response object.
+#[derive(Deserialize)]
+struct ResponsePayload {
+    #[serde(default)]
+    response: Value,
+}
+
 /// Parse one SSE `data:` payload. `None` for payloads that are not JSON objects
-/// with a string `type` (they are skipped).
+/// with a string `type` (they are skipped). Only the events this runner acts on
+/// are parsed in full; a delta-heavy stream stays cheap.
 pub fn parse_event(data: &str) -> Option<ResponseEvent> {
-    let value: Value = serde_json::from_str(data).ok()?;
-    let kind = value.get("type")?.as_str()?;
-    let text = |field: &str| {
-        value
-            .get(field)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
+    let peek: Peek<'_> = serde_json::from_str(data).ok()?;
+    let delta = || {
+        serde_json::from_str::<DeltaPayload>(data)
+            .ok()
+            .map(|d| d.delta)
     };
-    Some(match kind {
+    let response = || {
+        serde_json::from_str::<ResponsePayload>(data)
+            .ok()
+            .map(|r| r.response)
+    };
+    Some(match peek.kind.as_ref() {
         "response.created" => ResponseEvent::Created,
-        "response.output_item.added" => ResponseEvent::OutputItemAdded(value.get("item")?.clone()),
-        "response.output_item.done" => ResponseEvent::OutputItemDone(value.get("item")?.clone()),
-        "response.output_text.delta" => ResponseEvent::OutputTextDelta(text("delta")),
-        "response.reasoning_summary_text.delta" => {
-            ResponseEvent::ReasoningSummaryDelta(text("delta"))
+        "response.output_item.added" => {
+            ResponseEvent::OutputItemAdded(serde_json::from_str::<ItemPayload>(data).ok()?.item)
         }
-        "response.reasoning_text.delta" => ResponseEvent::ReasoningTextDelta(text("delta")),
+        "response.output_item.done" => {
+            ResponseEvent::OutputItemDone(serde_json::from_str::<ItemPayload>(data).ok()?.item)
+        }
+        "response.output_text.delta" => ResponseEvent::OutputTextDelta(delta()?),
+        "response.reasoning_summary_text.delta" => ResponseEvent::ReasoningSummaryDelta(delta()?),
+        "response.reasoning_text.delta" => ResponseEvent::ReasoningTextDelta(delta()?),
         "response.completed" => {
-            let response = value.get("response");
+            let response = response()?;
             ResponseEvent::Completed {
                 response_id: response
-                    .and_then(|r| r.get("id"))
+                    .get("id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string(),
-                usage: response.and_then(|r| r.get("usage")).and_then(parse_usage),
+                usage: response.get("usage").and_then(parse_usage),
             }
         }
-        "response.failed" => {
-            let error = value.get("response").and_then(|r| r.get("error"));
-            ResponseEvent::Failed(classify_failure(error))
-        }
+        "response.failed" => ResponseEvent::Failed(classify_failure(response()?.get("error"))),
         "response.incomplete" => ResponseEvent::Incomplete(
-            value
-                .pointer("/response/incomplete_details/reason")
+            response()?
+                .pointer("/incomplete_details/reason")
                 .and_then(Value::as_str)
                 .unwrap_or("unknown")
                 .to_string(),

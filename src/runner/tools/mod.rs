@@ -1,11 +1,12 @@
 //! Tool registry: what is advertised to the model and how calls are answered.
 //!
 //! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
-//! (plans today; shell, apply_patch and MCP next) plug in here.
+//! (plans, apply_patch, the command tools; MCP next) plug in here.
 
 pub mod apply_patch;
 mod patch_tool;
 mod plan;
+mod shell;
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ use crate::runner::emitter::Emitter;
 use crate::runner::events::{ItemDetails, TodoItem};
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::sandbox::SandboxPolicy;
+use shell::{OpenCommands, ShellTools};
 
 /// A client-side tool call taken from a model response.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,18 +96,22 @@ impl ToolCall {
     }
 }
 
-/// Per-turn tool state: the plan's `todo_list` item, completed at turn end.
+/// Per-turn tool state: the plan's `todo_list` item and the command items
+/// still open, completed at turn end.
 #[derive(Debug, Default)]
 pub struct TurnTools {
     plan: Option<(String, Vec<TodoItem>)>,
+    commands: OpenCommands,
 }
 
 impl TurnTools {
-    /// Emit the final state of items that live for the whole turn.
+    /// Emit the final state of items that live for the whole turn: the plan,
+    /// then every command item not yet completed (SPEC §4.5).
     pub fn finish(&mut self, emitter: &Emitter) {
         if let Some((id, items)) = self.plan.take() {
             emitter.item_completed(id, ItemDetails::TodoList { items });
         }
+        self.commands.reconcile(emitter);
     }
 }
 
@@ -117,25 +123,39 @@ pub struct ToolRegistry {
     apply_patch: ApplyPatchTool,
     cwd: PathBuf,
     sandbox: SandboxPolicy,
+    shell: ShellTools,
 }
 
 impl ToolRegistry {
     /// Tools enabled by `config` for a model the catalogue knows (`known_model`)
-    /// or not. `update_plan` is offered to known families, and to others only when
-    /// enabled in the config (SPEC §0.5).
-    pub fn new(config: &Config, info: &ModelInfo, known_model: bool) -> ToolRegistry {
+    /// or not, in thread `thread_id`. `update_plan` is offered to known
+    /// families, and to others only when enabled in the config (SPEC §0.5).
+    pub fn new(
+        config: &Config,
+        info: &ModelInfo,
+        known_model: bool,
+        thread_id: &str,
+    ) -> ToolRegistry {
         ToolRegistry {
             web_search: config.web_search,
             update_plan: config.update_plan.unwrap_or(known_model),
             apply_patch: info.apply_patch,
             cwd: config.cwd.clone(),
             sandbox: config.sandbox.clone(),
+            shell: ShellTools::new(config, info.shell, thread_id),
         }
+    }
+
+    /// Kill every process the command tools started (background sessions,
+    /// their groups and escaped descendants). Synchronous; dropping the
+    /// registry does the same.
+    pub fn shutdown(&self) {
+        self.shell.shutdown();
     }
 
     /// Tool specs for the request's `tools` array.
     pub fn specs(&self) -> Vec<Value> {
-        let mut specs = Vec::new();
+        let mut specs = self.shell.specs();
         match self.apply_patch {
             ApplyPatchTool::Freeform => specs.push(patch_tool::freeform_spec()),
             ApplyPatchTool::Function => specs.push(patch_tool::function_spec()),
@@ -180,18 +200,36 @@ impl ToolRegistry {
                 }
                 Err(message) => call.output(&message),
             },
+            ToolCall::Function {
+                name, arguments, ..
+            } if self.shell.handles(name) => call.output(
+                &self
+                    .shell
+                    .call(name, arguments, &mut turn.commands, emitter)
+                    .await,
+            ),
             ToolCall::Custom { name, input, .. }
                 if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform =>
             {
-                call.output(&patch_tool::run(input, &self.cwd, &self.sandbox, emitter))
+                call.output(&patch_tool::run(
+                    input,
+                    &self.cwd,
+                    &self.cwd,
+                    &self.sandbox,
+                    emitter,
+                ))
             }
             ToolCall::Function {
                 name, arguments, ..
             } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Function => {
                 match patch_tool::patch_from_arguments(arguments) {
-                    Ok(patch) => {
-                        call.output(&patch_tool::run(&patch, &self.cwd, &self.sandbox, emitter))
-                    }
+                    Ok(patch) => call.output(&patch_tool::run(
+                        &patch,
+                        &self.cwd,
+                        &self.cwd,
+                        &self.sandbox,
+                        emitter,
+                    )),
                     Err(message) => call.output(&message),
                 }
             }

@@ -56,9 +56,17 @@ pub fn patch_from_arguments(arguments: &str) -> Result<String, String> {
         .map_err(|err| format!("failed to parse function arguments: {err}"))
 }
 
-/// Apply `patch` relative to `cwd` under `policy`; returns the text for the model.
+/// Apply `patch` with relative paths resolved against `cwd`, under `policy`
+/// whose workspace root is `policy_cwd` (they differ when a shell call with a
+/// `workdir` or `cd` is intercepted); returns the text for the model.
 /// Rejected or invalid patches produce no item, as in the reference.
-pub fn run(patch: &str, cwd: &Path, policy: &SandboxPolicy, emitter: &Emitter) -> String {
+pub fn run(
+    patch: &str,
+    cwd: &Path,
+    policy_cwd: &Path,
+    policy: &SandboxPolicy,
+    emitter: &Emitter,
+) -> String {
     let started = Instant::now();
     let parsed = match apply_patch::parse_patch(patch) {
         Ok(parsed) => parsed,
@@ -69,7 +77,7 @@ pub fn run(patch: &str, cwd: &Path, policy: &SandboxPolicy, emitter: &Emitter) -
         Err(err) => return format!("apply_patch verification failed: {err}"),
     };
     let targets: Vec<&Path> = actions.iter().flat_map(|a| a.target_paths()).collect();
-    if let Some(reason) = rejection(policy, cwd, &targets) {
+    if let Some(reason) = rejection(policy, policy_cwd, &targets) {
         return reason;
     }
     let changes: Vec<FileUpdateChange> = apply_patch::changes(&actions)

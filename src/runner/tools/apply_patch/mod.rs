@@ -9,9 +9,6 @@
 //! envelopes; those stay with the caller.
 
 mod apply;
-// Recognising `apply_patch` inside shell commands is built and tested; it is
-// wired in together with the shell tools.
-#[cfg(test)]
 mod intercept;
 mod parser;
 
@@ -20,7 +17,6 @@ mod parser;
 mod fixtures_tests;
 
 pub use apply::{changes, verify, write, ChangeKind};
-#[cfg(test)]
 pub use intercept::intercept;
 pub use parser::parse_patch;
 

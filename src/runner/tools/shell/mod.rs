@@ -1,0 +1,259 @@
+//! The command tools (SPEC §9.2–9.4, §4.4, §14): `exec_command` +
+//! `write_stdin` (unified exec), the classic `shell`, and `shell_command`.
+//!
+//! Owns spawning model-run commands under the sandbox, their environment,
+//! their `command_execution` items, background sessions and killing every
+//! process they started when the run ends. Which tools a model gets is the
+//! catalogue's decision ([`ShellTool`]); envelopes and truncation live in
+//! `format`, processes in `process`, run-end cleanup in `reaper`.
+//!
+//! Decisions (see also SPEC §0.5):
+//! * A call with `sandbox_permissions: "require_escalated"` (or the older
+//!   `with_escalated_permissions: true`) is refused without running unless the
+//!   sandbox is `danger-full-access` (nothing to escalate to). It gets a
+//!   `command_execution` item with only `item.completed`, status `declined`,
+//!   `exit_code` null and empty output.
+//! * A command that cannot be spawned at all gets only an `item.completed`
+//!   (status `failed`, `exit_code` null, the error as output); the model gets
+//!   `execution error: <reason>`.
+//! * `exec_command` without `tty` runs with stdin on `/dev/null`;
+//!   `write_stdin` with characters to such a session is refused. Session ids
+//!   count up from 1000; at most 64 live sessions, starting another kills the
+//!   oldest.
+//! * One-shot commands (`shell`, `shell_command`) that leave background
+//!   children behind keep them until the run ends (a server started in one
+//!   call can serve the next); a timeout or an interrupt kills the group.
+//! * Every command's environment carries `CODEX_THREAD_ID`, which the run-end
+//!   sweep uses to find escaped descendants.
+//! * `apply_patch` invocations are intercepted and applied in-process (a
+//!   `file_change` item, no `command_execution`), whichever shell is named.
+
+mod buffer;
+mod classic;
+mod env;
+mod format;
+mod glob;
+mod process;
+mod pty;
+mod quote;
+mod reaper;
+mod run;
+mod spec;
+mod unified;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{apply_patch, patch_tool};
+use crate::config::Config;
+use crate::runner::emitter::Emitter;
+use crate::runner::events::{CommandStatus, ItemDetails};
+use crate::runner::model::catalog::ShellTool;
+use crate::sandbox::{self, SandboxPolicy};
+use env::{CommandEnv, EnvFlavor};
+use process::{Process, SpawnSpec};
+use reaper::Reaper;
+use run::CommandRun;
+pub use run::OpenCommands;
+
+/// Shell used when neither the call nor `$SHELL` names one.
+const DEFAULT_SHELL: &str = "/bin/bash";
+
+/// The command tools of one thread, with its background sessions.
+#[derive(Debug)]
+pub struct ShellTools {
+    kind: ShellTool,
+    /// Session working directory; also the sandbox's workspace root.
+    cwd: PathBuf,
+    sandbox: SandboxPolicy,
+    env: CommandEnv,
+    user_shell: String,
+    sessions: unified::Sessions,
+    reaper: Reaper,
+}
+
+impl ShellTools {
+    /// The `kind` tools for a thread with `config`, whose id is `thread_id`.
+    pub fn new(config: &Config, kind: ShellTool, thread_id: &str) -> ShellTools {
+        let user_shell = std::env::var("SHELL")
+            .ok()
+            .filter(|shell| !shell.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_SHELL.to_string());
+        ShellTools {
+            kind,
+            cwd: config.cwd.clone(),
+            sandbox: config.sandbox.clone(),
+            env: CommandEnv::from_config(config, thread_id),
+            user_shell,
+            sessions: unified::Sessions::default(),
+            reaper: Reaper::new(format!("{}={thread_id}", env::THREAD_ID_VAR)),
+        }
+    }
+
+    /// Specs for the request's `tools` array.
+    pub fn specs(&self) -> Vec<Value> {
+        match self.kind {
+            ShellTool::UnifiedExec => vec![spec::exec_command(), spec::write_stdin()],
+            ShellTool::Shell => vec![spec::shell()],
+            ShellTool::ShellCommand => vec![spec::shell_command()],
+        }
+    }
+
+    /// Whether `name` is one of the tools advertised.
+    pub fn handles(&self, name: &str) -> bool {
+        match self.kind {
+            ShellTool::UnifiedExec => name == "exec_command" || name == "write_stdin",
+            ShellTool::Shell => name == "shell",
+            ShellTool::ShellCommand => name == "shell_command",
+        }
+    }
+
+    /// Run a call to one of [`ShellTools::handles`]' tools; returns the text
+    /// for the model. Items started here are tracked in `open`.
+    pub async fn call(
+        &self,
+        name: &str,
+        arguments: &str,
+        open: &mut OpenCommands,
+        emitter: &Emitter,
+    ) -> String {
+        let result = match name {
+            "exec_command" => unified::exec_command(self, arguments, open, emitter).await,
+            "write_stdin" => unified::write_stdin(self, arguments, emitter).await,
+            "shell" => classic::shell(self, arguments, open, emitter).await,
+            "shell_command" => classic::shell_command(self, arguments, open, emitter).await,
+            other => Err(format!("unsupported call: {other}")),
+        };
+        result.unwrap_or_else(|message| message)
+    }
+
+    /// Kill every session and every process group ever spawned, synchronously.
+    /// Called when the thread stops; dropping the tools does the same.
+    pub fn shutdown(&self) {
+        self.sessions.kill_all();
+        self.reaper.kill_all();
+    }
+
+    /// `workdir` resolved against the session cwd; it must be a directory.
+    fn workdir(&self, workdir: Option<&str>) -> Result<PathBuf, String> {
+        let dir = match workdir.filter(|w| !w.is_empty()) {
+            Some(w) => self.cwd.join(w),
+            None => self.cwd.clone(),
+        };
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "execution error: workdir `{}` is not a directory",
+                dir.display()
+            ))
+        }
+    }
+
+    /// If `argv` is an `apply_patch` invocation, apply it in-process from
+    /// `dir` exactly like the apply_patch tool and return its reply.
+    fn intercept(&self, argv: &[String], dir: &Path, emitter: &Emitter) -> Option<String> {
+        let found = apply_patch::intercept(argv)?;
+        let base = match &found.cd {
+            Some(cd) => dir.join(cd),
+            None => dir.to_path_buf(),
+        };
+        Some(patch_tool::run(
+            &found.patch,
+            &base,
+            &self.cwd,
+            &self.sandbox,
+            emitter,
+        ))
+    }
+
+    /// `Some(refusal)` when the call asks for escalation that cannot be granted.
+    fn refuse_escalation(
+        &self,
+        escalation: &spec::Escalation,
+        argv: &[String],
+        emitter: &Emitter,
+    ) -> Option<String> {
+        if !escalation.requested() || self.sandbox == SandboxPolicy::DangerFullAccess {
+            return None;
+        }
+        emitter.item_completed_new(ItemDetails::CommandExecution {
+            command: quote::join(argv),
+            aggregated_output: String::new(),
+            exit_code: None,
+            status: CommandStatus::Declined,
+        });
+        Some(format!(
+            "rejected: this command asked to run outside the sandbox (sandbox_permissions = \"require_escalated\"), \
+             but the approval policy is `never`, so nobody can approve it and it was not run. \
+             Run it inside the `{}` sandbox without sandbox_permissions, or tell the user what it needs.",
+            self.sandbox.mode_name()
+        ))
+    }
+
+    /// Spawn `argv` in `dir` under the sandbox, start its item and track it.
+    fn spawn(
+        &self,
+        argv: &[String],
+        dir: &Path,
+        flavor: EnvFlavor,
+        tty: bool,
+        open: &mut OpenCommands,
+        emitter: &Emitter,
+    ) -> Result<Arc<CommandRun>, String> {
+        let command = quote::join(argv);
+        let spawned = sandbox::wrap_command(&self.sandbox, &self.cwd, argv)
+            .map_err(|err| err.to_string())
+            .and_then(|wrapped| {
+                Process::spawn(SpawnSpec {
+                    argv: wrapped,
+                    cwd: dir.to_path_buf(),
+                    env: self
+                        .env
+                        .for_spawn(&sandbox::env_markers(&self.sandbox), flavor),
+                    tty,
+                })
+                .map_err(|err| err.to_string())
+            });
+        match spawned {
+            Ok(process) => {
+                self.reaper.track(process.pid());
+                let run = CommandRun::start(emitter, command, process);
+                open.track(&run);
+                Ok(run)
+            }
+            Err(reason) => {
+                tracing::warn!(command, %reason, "cannot start command");
+                emitter.item_completed_new(ItemDetails::CommandExecution {
+                    command,
+                    aggregated_output: reason.clone(),
+                    exit_code: None,
+                    status: CommandStatus::Failed,
+                });
+                Err(format!("execution error: {reason}"))
+            }
+        }
+    }
+
+    /// `[shell, -lc|-c, script]` for the user's (or the named) shell.
+    fn shell_argv(&self, shell: Option<&str>, login: bool, script: &str) -> Vec<String> {
+        let shell = shell
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or(&self.user_shell);
+        let flag = if login { "-lc" } else { "-c" };
+        vec![shell.to_string(), flag.to_string(), script.to_string()]
+    }
+}
+
+impl Drop for ShellTools {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// How a script looks to the apply_patch recogniser, whatever shell runs it.
+fn as_bash_script(script: &str) -> [String; 3] {
+    ["bash".to_string(), "-lc".to_string(), script.to_string()]
+}

@@ -13,6 +13,7 @@
 //! | metric | how it is measured | target |
 //! |---|---|---|
 //! | one-message run | `codex exec --json "…"` answered by one message: spawn → process exit | ≤ 25 ms |
+//! | per tool step | a turn of 20 sequential `exec_command` `echo` steps (each its own model response) then a message, with `--sandbox danger-full-access` and with the read-only sandbox: (wall time − median one-message wall time) / 20 | ≤ 4 ms open, ≤ 6 ms sandboxed |
 //! | first event | spawn → the first stdout line has been read | ≤ 8 ms |
 //! | first request | spawn → the mock has the head of the first `POST /v1/responses` (`RecordedRequest::received_at`) | ≤ 10 ms |
 //! | exit after last event | the `turn.completed` line has been read → process exit (`wait4` returns) | ≤ 3 ms |
@@ -110,6 +111,32 @@ fn main() -> Result<()> {
         }
     }
 
+    // 20 sequential tool steps (`echo`), unsandboxed and in the read-only sandbox.
+    let mut step_overhead = Vec::new();
+    for (label, sandbox) in [
+        ("steps-open", "danger-full-access"),
+        ("steps-sandboxed", "read-only"),
+    ] {
+        let script: Vec<Reply> = (0..WARMUP + iters)
+            .flat_map(|_| tool_steps_turn())
+            .collect();
+        let server = MockServer::start(script)?;
+        let bench = Bench::new(&codex, work.path(), label, &repo, &server)?;
+        let mut per_step = Vec::new();
+        for i in 0..WARMUP + iters {
+            let run = bench.run_with(&["--sandbox", sandbox])?;
+            if i >= WARMUP {
+                per_step.push(ms(run.exit - run.start));
+            }
+        }
+        let baseline = percentile(&wall, 0.5);
+        let overhead: Vec<f64> = per_step
+            .iter()
+            .map(|total| (total - baseline) / TOOL_STEPS as f64)
+            .collect();
+        step_overhead.push((sandbox, overhead));
+    }
+
     let (big_wall, rss_big) = big_bench.run_big(&answer, iters)?;
     let (one_chunk_wall, _) = one_chunk_bench.run_big(&answer, iters)?;
     // MB/s from a wall time in ms.
@@ -118,6 +145,20 @@ fn main() -> Result<()> {
 
     let rows = [
         Row::at_most("one_message_run_ms", "one-message run", "ms", &wall, 25.0),
+        Row::at_most(
+            "tool_step_overhead_ms",
+            "per tool step, no sandbox",
+            "ms",
+            &step_overhead[0].1,
+            4.0,
+        ),
+        Row::at_most(
+            "tool_step_overhead_sandboxed_ms",
+            "per tool step, sandboxed",
+            "ms",
+            &step_overhead[1].1,
+            6.0,
+        ),
         Row::at_most("first_event_ms", "first event", "ms", &first_event, 8.0),
         Row::at_most(
             "first_request_ms",
@@ -360,11 +401,18 @@ impl<'a> Bench<'a> {
     }
 
     fn run(&self) -> Result<Run> {
+        self.run_with(&[])
+    }
+
+    /// One `codex exec --json <extra> "Say hello"` run.
+    fn run_with(&self, extra: &[&str]) -> Result<Run> {
         let stderr_path = self.home.join("stderr.txt");
         let stderr = File::create(&stderr_path)?;
         let mut command = Command::new(self.codex);
         command
-            .args(["exec", "--json", "Say hello"])
+            .args(["exec", "--json"])
+            .args(extra)
+            .arg("Say hello")
             .current_dir(self.repo)
             .env("CODEX_HOME", &self.home)
             .env("CODEX_API_KEY", "sk-bench")
@@ -428,6 +476,25 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 }
 
 /// 2,000,000 bytes of ASCII text.
+/// Tool steps in the tool-step scenario.
+const TOOL_STEPS: usize = 20;
+
+/// One turn of `TOOL_STEPS` sequential `echo` commands, then a message.
+fn tool_steps_turn() -> Vec<Reply> {
+    let args = json!({"cmd": "echo step", "login": false}).to_string();
+    let mut replies: Vec<Reply> = (0..TOOL_STEPS)
+        .map(|n| {
+            Reply::sse(vec![
+                ev::created(&format!("resp_{n}")),
+                ev::function_call(&format!("call_{n}"), "exec_command", &args),
+                ev::completed(&format!("resp_{n}")),
+            ])
+        })
+        .collect();
+    replies.push(message_reply("Hello from the mock"));
+    replies
+}
+
 fn big_answer() -> String {
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod ";
     words.repeat(BIG_ANSWER_BYTES / words.len() + 1)[..BIG_ANSWER_BYTES].to_string()

@@ -5,13 +5,15 @@
 //! ```
 //!
 //! It starts the mock Responses server (crates/mock-responses) on 127.0.0.1 with a small
-//! scripted turn: the model thinks, posts a plan (`update_plan`), then answers. It makes a
+//! scripted turn: the model thinks, posts a plan (`update_plan`), runs `ls`, adds README.md
+//! with `apply_patch`, runs `cat` on it (commands and the edit really happen, inside the
+//! Landlock + seccomp sandbox, `--sandbox workspace-write`), then answers. It makes a
 //! temporary CODEX_HOME whose config.toml points a provider at the mock, and a temporary
 //! git repository to work in. Then it runs the release `codex` binary (building it first
 //! when it is missing or older than this example) twice:
 //!
-//! 1. `codex exec --json "..."`, streaming the JSONL events to stdout as they arrive;
-//! 2. `codex exec "..."` in human mode: the transcript goes to stderr, the final message
+//! 1. `codex exec --json --sandbox workspace-write "..."`, streaming the JSONL events to stdout as they arrive;
+//! 2. `codex exec --sandbox workspace-write "..."` in human mode: the transcript goes to stderr, the final message
 //!    to stdout;
 //!
 //! and finally summarises what the mock received.
@@ -25,7 +27,7 @@ use anyhow::{bail, Context, Result};
 use mock_responses::{ev, MockServer, RecordedRequest, Reply};
 use serde_json::json;
 
-const PROMPT: &str = "Give me a two-step plan to add a README, then summarise it.";
+const PROMPT: &str = "Add a README with a short overview of this repository.";
 
 fn main() -> Result<()> {
     let codex = locate_codex()?;
@@ -59,7 +61,7 @@ wire_api = "responses"
         if json {
             cmd.arg("--json");
         }
-        cmd.arg(PROMPT)
+        cmd.args(["--sandbox", "workspace-write", PROMPT])
             .current_dir(repo.path())
             .env("CODEX_HOME", codex_home.path())
             // A placeholder: the mock accepts any key.
@@ -75,7 +77,10 @@ wire_api = "responses"
     writeln!(out, "# codex binary: {}", codex.display())?;
 
     // 1. JSONL mode, streamed line by line.
-    writeln!(out, "\n## codex exec --json {PROMPT:?}\n")?;
+    writeln!(
+        out,
+        "\n## codex exec --json --sandbox workspace-write {PROMPT:?}\n"
+    )?;
     out.flush()?;
     let mut child = command(true)
         .stdout(Stdio::piped())
@@ -92,7 +97,10 @@ wire_api = "responses"
     }
 
     // 2. Human mode: transcript on stderr (inherited), final message on stdout.
-    writeln!(out, "\n## codex exec {PROMPT:?}  (transcript on stderr)\n")?;
+    writeln!(
+        out,
+        "\n## codex exec --sandbox workspace-write {PROMPT:?}  (transcript on stderr)\n"
+    )?;
     out.flush()?;
     let output = command(false)
         .stderr(Stdio::inherit())
@@ -111,16 +119,20 @@ wire_api = "responses"
     Ok(())
 }
 
-/// Two model responses: reasoning + a plan (a tool call the runner answers), then
-/// reasoning + the final message.
+/// Five model responses: a plan, a command, a patch, a second command (all run
+/// for real, in the Landlock + seccomp sandbox), then the final message.
 fn scripted_turn() -> Vec<Reply> {
     let plan = json!({
         "explanation": "Small change, two steps.",
         "plan": [
-            {"step": "Write README.md with a project overview", "status": "in_progress"},
-            {"step": "Summarise the change", "status": "pending"},
+            {"step": "Look at the repository", "status": "in_progress"},
+            {"step": "Write README.md with a project overview", "status": "pending"},
         ],
     });
+    let ls = json!({"cmd": "ls -A", "login": false, "yield_time_ms": 2000});
+    let cat =
+        json!({"cmd": "cat README.md && wc -l README.md", "login": false, "yield_time_ms": 2000});
+    let patch = "*** Begin Patch\n*** Add File: README.md\n+# demo\n+\n+A repository edited by the offline demo.\n*** End Patch\n";
     vec![
         Reply::sse(vec![
             ev::created("resp_1"),
@@ -130,15 +142,30 @@ fn scripted_turn() -> Vec<Reply> {
         ]),
         Reply::sse(vec![
             ev::created("resp_2"),
+            ev::function_call("call_ls", "exec_command", &ls.to_string()),
+            ev::completed_with_usage("resp_2", 1300, 1152, 30, 0),
+        ]),
+        Reply::sse(vec![
+            ev::created("resp_3"),
+            ev::custom_tool_call("call_patch", "apply_patch", patch),
+            ev::completed_with_usage("resp_3", 1400, 1280, 60, 0),
+        ]),
+        Reply::sse(vec![
+            ev::created("resp_4"),
+            ev::function_call("call_cat", "exec_command", &cat.to_string()),
+            ev::completed_with_usage("resp_4", 1500, 1408, 30, 0),
+        ]),
+        Reply::sse(vec![
+            ev::created("resp_5"),
             ev::reasoning("rs_2", &["**Summarising**"]),
             ev::message_added("msg_1"),
-            ev::output_text_delta("msg_1", "Plan: 1) write README.md with an overview; "),
-            ev::output_text_delta("msg_1", "2) summarise it. Nothing was changed yet."),
+            ev::output_text_delta("msg_1", "Added README.md with a short overview; "),
+            ev::output_text_delta("msg_1", "`cat` shows its three lines."),
             ev::message(
                 "msg_1",
-                "Plan: 1) write README.md with an overview; 2) summarise it. Nothing was changed yet.",
+                "Added README.md with a short overview; `cat` shows its three lines.",
             ),
-            ev::completed_with_usage("resp_2", 1400, 1152, 60, 16),
+            ev::completed_with_usage("resp_5", 1600, 1536, 40, 16),
         ]),
     ]
 }

@@ -105,6 +105,9 @@ pub struct Config {
     pub update_plan: Option<bool>,
     /// Whether the hosted web-search tool is advertised.
     pub web_search: bool,
+    /// Whether `view_image` is advertised: `features.view_image_tool`, else
+    /// `tools.view_image`, else on.
+    pub view_image: bool,
     /// Parsed `--output-schema`.
     pub output_schema: Option<JsonValue>,
     /// Originator header value (`codex_exec` unless overridden).
@@ -242,6 +245,12 @@ impl Config {
             }
         });
 
+        let view_image = features
+            .get("view_image_tool")
+            .copied()
+            .or_else(|| toml_cfg.tools.as_ref().and_then(|t| t.view_image))
+            .unwrap_or(true);
+
         let base_instructions = match (
             &toml_cfg.base_instructions,
             &toml_cfg.experimental_instructions_file,
@@ -292,6 +301,7 @@ impl Config {
             developer_instructions: toml_cfg.developer_instructions.clone(),
             update_plan,
             web_search,
+            view_image,
             output_schema,
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
                 .unwrap_or_else(|| "codex_exec".to_string()),

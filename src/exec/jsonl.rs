@@ -17,15 +17,6 @@ impl JsonlRenderer {
 
     /// Print one event.
     pub fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
-        match serde_json::to_string(event) {
-            Ok(line) => self.sink.line(&line),
-            Err(err) => {
-                let fallback = serde_json::json!({
-                    "type": "error",
-                    "message": format!("failed to serialize exec json event: {err}"),
-                });
-                self.sink.line(&fallback.to_string())
-            }
-        }
+        self.sink.json_line(event)
     }
 }

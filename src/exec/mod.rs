@@ -38,6 +38,7 @@ const GIT_CHECK_MESSAGE: &str =
 /// Run `codex exec`. Everything before the runtime (config, prompt, git check)
 /// is synchronous; the turn runs on a single-threaded tokio runtime.
 pub fn main(args: ExecArgs) -> ExitStatus {
+    tune_allocator();
     let reporter = Reporter::new(use_color(args.color));
     if args.full_auto {
         reporter.warning("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
@@ -359,6 +360,22 @@ fn use_color(arg: ColorArg) -> bool {
             std::io::stderr().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    }
+}
+
+/// Keep large buffers (a multi-megabyte answer is parsed, copied and serialised
+/// once each) on the heap instead of a fresh `mmap` per allocation: each new
+/// mapping is zero-filled page by page, which dominated streaming a big answer.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// Allocations below this size come from the heap (glibc's default is 128 KiB).
+        const MMAP_THRESHOLD_BYTES: libc::c_int = 64 << 20;
+        // SAFETY: `mallopt` only changes allocator tuning; it is called before any
+        // other thread exists, and a rejected setting leaves the defaults in place.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
         }
     }
 }

@@ -12,6 +12,8 @@ pub struct SinkClosed;
 #[derive(Debug, Default)]
 pub struct StdoutSink {
     closed: bool,
+    /// Serialisation buffer, reused so large events do not re-grow it each time.
+    buffer: Vec<u8>,
 }
 
 impl StdoutSink {
@@ -20,9 +22,24 @@ impl StdoutSink {
         StdoutSink::default()
     }
 
-    /// Write `text` followed by a newline and flush.
-    pub fn line(&mut self, text: &str) -> Result<(), SinkClosed> {
-        self.write(text, true)
+    /// Write `value` as one compact JSON line and flush. A value that cannot be
+    /// serialised becomes an `error` line instead.
+    pub fn json_line<T: serde::Serialize>(&mut self, value: &T) -> Result<(), SinkClosed> {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        if let Err(err) = serde_json::to_writer(&mut buffer, value) {
+            buffer.clear();
+            let fallback = serde_json::json!({
+                "type": "error",
+                "message": format!("failed to serialize exec json event: {err}"),
+            });
+            // Serialising a JSON value of strings cannot fail.
+            let _ = serde_json::to_writer(&mut buffer, &fallback);
+        }
+        buffer.push(b'\n');
+        let result = self.write_bytes(&buffer);
+        self.buffer = buffer;
+        result
     }
 
     /// Write `text`, adding a newline only if it lacks one, and flush.
@@ -31,20 +48,22 @@ impl StdoutSink {
     }
 
     fn write(&mut self, text: &str, newline: bool) -> Result<(), SinkClosed> {
+        if newline {
+            let mut line = String::with_capacity(text.len() + 1);
+            line.push_str(text);
+            line.push('\n');
+            self.write_bytes(line.as_bytes())
+        } else {
+            self.write_bytes(text.as_bytes())
+        }
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkClosed> {
         if self.closed {
             return Err(SinkClosed);
         }
         let mut out = std::io::stdout().lock();
-        let result = out
-            .write_all(text.as_bytes())
-            .and_then(|()| {
-                if newline {
-                    out.write_all(b"\n")
-                } else {
-                    Ok(())
-                }
-            })
-            .and_then(|()| out.flush());
+        let result = out.write_all(bytes).and_then(|()| out.flush());
         if let Err(err) = result {
             tracing::debug!(error = %err, "stdout write failed");
             self.closed = true;

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod emitter;
 pub mod events;
+pub mod images;
 pub mod model;
 mod thread;
 pub mod tools;

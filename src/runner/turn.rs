@@ -3,8 +3,11 @@
 //! client tool calls.
 //!
 //! Messages and reasoning are surfaced as soon as their output item is done. Tool
-//! calls are queued and run, in call order, only once the response completed, so
-//! a response that breaks and is retried never runs a command twice.
+//! calls are queued and run only once the response completed, so a response
+//! that breaks and is retried never runs a command twice. The registry runs
+//! them (some concurrently, see `tools` for the rule); their outputs follow
+//! the response's items in history in call order, then the images that
+//! `view_image` calls attached, so the next request carries both.
 
 use std::collections::HashMap;
 
@@ -71,10 +74,16 @@ impl Turn<'_> {
             if sample.calls.is_empty() {
                 return Ok(());
             }
-            for call in &sample.calls {
-                let output = self.tools.dispatch(call, turn_tools, self.emitter).await;
-                history.push(output);
+            let results = self
+                .tools
+                .run_calls(&sample.calls, turn_tools, self.emitter)
+                .await;
+            let mut attachments = Vec::new();
+            for result in results {
+                history.push(result.output);
+                attachments.extend(result.attachment);
             }
+            history.extend(attachments);
         }
     }
 
@@ -146,11 +155,7 @@ impl Turn<'_> {
                     return Err(ModelError::Stream { message, delay })
                 }
                 ResponseEvent::Incomplete(reason) => return Err(ModelError::Incomplete(reason)),
-                ResponseEvent::Created
-                | ResponseEvent::OutputTextDelta(_)
-                | ResponseEvent::ReasoningSummaryDelta(_)
-                | ResponseEvent::ReasoningTextDelta(_)
-                | ResponseEvent::Ignored => {}
+                ResponseEvent::Created | ResponseEvent::Ignored => {}
             }
         }
     }

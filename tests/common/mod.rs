@@ -7,6 +7,7 @@
 
 mod json;
 mod process;
+mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use tempfile::TempDir;
 
 pub use json::*;
 pub use process::{parse_jsonl, Exec};
+pub use tools::*;
 
 /// API key the child sees in `CODEX_API_KEY`.
 pub const TEST_API_KEY: &str = "sk-test";

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::runner::events::Usage;
 
-/// One meaningful stream event.
+/// One meaningful stream event. Deltas are not surfaced: exec reports whole items.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResponseEvent {
     /// `response.created`.
@@ -21,12 +21,6 @@ pub enum ResponseEvent {
     OutputItemAdded(Value),
     /// `response.output_item.done`: the authoritative finished item.
     OutputItemDone(Value),
-    /// `response.output_text.delta`.
-    OutputTextDelta(String),
-    /// `response.reasoning_summary_text.delta`.
-    ReasoningSummaryDelta(String),
-    /// `response.reasoning_text.delta`.
-    ReasoningTextDelta(String),
     /// `response.completed` with its usage (if reported).
     Completed {
         response_id: String,
@@ -54,6 +48,20 @@ pub enum Failure {
     },
 }
 
+/// How delta payloads start when the server writes `type` first (it does).
+const DELTA_PREFIXES: [&str; 3] = [
+    r#"{"type":"response.output_text.delta""#,
+    r#"{"type":"response.reasoning_summary_text.delta""#,
+    r#"{"type":"response.reasoning_text.delta""#,
+];
+
+/// The `type` of a payload that starts `{"type":"<plain text>"`.
+fn fast_type(data: &str) -> Option<&str> {
+    let rest = data.strip_prefix(r#"{"type":""#)?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
 /// The `type` of a payload, read without building a JSON tree.
 #[derive(Deserialize)]
 struct Peek<'a> {
@@ -67,13 +75,6 @@ struct ItemPayload {
     item: Value,
 }
 
-/// Payloads that carry a text delta.
-#[derive(Deserialize)]
-struct DeltaPayload {
-    #[serde(default)]
-    delta: String,
-}
-
 /// Payloads that carry the response object.
 #[derive(Deserialize)]
 struct ResponsePayload {
@@ -85,18 +86,23 @@ struct ResponsePayload {
 /// with a string `type` (they are skipped). Only the events this runner acts on
 /// are parsed in full; a delta-heavy stream stays cheap.
 pub fn parse_event(data: &str) -> Option<ResponseEvent> {
-    let peek: Peek<'_> = serde_json::from_str(data).ok()?;
-    let delta = || {
-        serde_json::from_str::<DeltaPayload>(data)
-            .ok()
-            .map(|d| d.delta)
+    // Text deltas are most of a stream and carry nothing the runner uses (items
+    // come from `output_item.done`): recognise the usual shape without parsing.
+    if DELTA_PREFIXES.iter().any(|prefix| data.starts_with(prefix)) {
+        return Some(ResponseEvent::Ignored);
+    }
+    // Servers write `type` first; reading it off the front avoids a second full
+    // scan of large payloads. Anything else takes the general path.
+    let kind: Cow<'_, str> = match fast_type(data) {
+        Some(kind) => Cow::Borrowed(kind),
+        None => serde_json::from_str::<Peek<'_>>(data).ok()?.kind,
     };
     let response = || {
         serde_json::from_str::<ResponsePayload>(data)
             .ok()
             .map(|r| r.response)
     };
-    Some(match peek.kind.as_ref() {
+    Some(match kind.as_ref() {
         "response.created" => ResponseEvent::Created,
         "response.output_item.added" => {
             ResponseEvent::OutputItemAdded(serde_json::from_str::<ItemPayload>(data).ok()?.item)
@@ -104,9 +110,6 @@ pub fn parse_event(data: &str) -> Option<ResponseEvent> {
         "response.output_item.done" => {
             ResponseEvent::OutputItemDone(serde_json::from_str::<ItemPayload>(data).ok()?.item)
         }
-        "response.output_text.delta" => ResponseEvent::OutputTextDelta(delta()?),
-        "response.reasoning_summary_text.delta" => ResponseEvent::ReasoningSummaryDelta(delta()?),
-        "response.reasoning_text.delta" => ResponseEvent::ReasoningTextDelta(delta()?),
         "response.completed" => {
             let response = response()?;
             ResponseEvent::Completed {
@@ -235,6 +238,20 @@ mod tests {
                 message: "Please try again in 1.5s.".into(),
                 delay: Some(Duration::from_millis(1500))
             })
+        );
+    }
+
+    #[test]
+    fn type_is_read_off_the_front() {
+        assert_eq!(
+            fast_type(r#"{"type":"response.created","x":1}"#),
+            Some("response.created")
+        );
+        assert_eq!(fast_type(r#"{"type":"a\\"b"}"#), None);
+        assert_eq!(fast_type(r#"{"x":1,"type":"response.created"}"#), None);
+        assert_eq!(
+            parse_event(r#"{"x":1,"type":"response.created"}"#),
+            Some(ResponseEvent::Created)
         );
     }
 

@@ -1,106 +1,100 @@
-//! Tool registry: what is advertised to the model and how calls are answered.
+//! Tool registry: what is advertised to the model and how the calls of one
+//! response are answered (SPEC §8 step 3, §9).
 //!
 //! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
-//! (plans, apply_patch, the command tools; MCP next) plug in here.
+//! (plans, apply_patch, the command tools, view_image; MCP next) plug in here.
+//! A call never fails the turn: problems go back to the model as its output.
+//!
+//! # Several calls in one response
+//!
+//! Each call is answered in three steps: *start* (check the arguments; spawn a
+//! command and emit its `item.started`; tools that do not wait, such as
+//! `update_plan` and `apply_patch`, do all their work here), *wait* (the
+//! command runs, the image is read; nothing is emitted) and *finish* (emit the
+//! call's remaining events, such as `item.completed`, and build its output).
+//!
+//! The rule: the calls are cut, in call order, into groups that run one after
+//! another. A maximal run of consecutive calls to tools that allow concurrency
+//! forms one group: `view_image`; `write_stdin` polls (empty `chars`); and
+//! `exec_command`, `shell`, `shell_command` when the model family has
+//! `parallel_tool_calls`, unless the command is an intercepted `apply_patch`.
+//! Every other call (`update_plan`, `apply_patch`, intercepted patches,
+//! `write_stdin` with characters, commands of other families, unknown tools)
+//! is a group of its own, so it is a barrier: it starts after everything
+//! before it has finished and finishes before anything after it starts.
+//! Within a group, every call is started in call order before anything is
+//! awaited, all then wait concurrently (on the one runtime thread), and they
+//! are finished in call order, each as soon as it and every earlier call of
+//! the group are done.
+//!
+//! So a group's events are the `item.started` of its commands, in call order,
+//! then the remaining events of each call, call by call, in call order,
+//! whichever command ends first; a group of one call is a call run on its
+//! own. Outputs go back to the model in call order, followed by the images
+//! that `view_image` calls attached, in call order.
 
 pub mod apply_patch;
+mod call;
 mod patch_tool;
 mod plan;
 mod shell;
+mod view_image;
 
 use std::path::PathBuf;
 
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::runner::emitter::Emitter;
-use crate::runner::events::{ItemDetails, TodoItem};
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::sandbox::SandboxPolicy;
-use shell::{OpenCommands, ShellTools};
+pub use call::ToolCall;
+use shell::{CommandCall, CommandDone, CommandKind, OpenCommands, ShellTools};
 
-/// A client-side tool call taken from a model response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ToolCall {
-    /// `function_call`: JSON arguments.
-    Function {
-        name: String,
-        call_id: String,
-        arguments: String,
-    },
-    /// `custom_tool_call`: freeform input.
-    Custom {
-        name: String,
-        call_id: String,
-        input: String,
-    },
-    /// Legacy `local_shell_call`.
-    LocalShell { call_id: String },
+/// What answering one call produced.
+#[derive(Debug)]
+pub struct CallResult {
+    /// The output item answering the call.
+    pub output: Value,
+    /// An input item that goes after all outputs of the response: the user
+    /// message with the image a `view_image` call attached.
+    pub attachment: Option<Value>,
 }
 
-impl ToolCall {
-    /// Recognise a tool call among a response's output items.
-    pub fn from_item(item: &Value) -> Option<ToolCall> {
-        let field = |name: &str| {
-            item.get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        // A call made through the Responses `namespace` field names its tool inside it.
-        let name = match item.get("namespace").and_then(Value::as_str) {
-            Some(ns) if !ns.is_empty() => format!("{ns}__{}", field("name")),
-            _ => field("name"),
-        };
-        match item.get("type")?.as_str()? {
-            "function_call" => Some(ToolCall::Function {
-                name,
-                call_id: field("call_id"),
-                arguments: field("arguments"),
-            }),
-            "custom_tool_call" => Some(ToolCall::Custom {
-                name,
-                call_id: field("call_id"),
-                input: field("input"),
-            }),
-            "local_shell_call" => Some(ToolCall::LocalShell {
-                call_id: item
-                    .get("call_id")
-                    .or_else(|| item.get("id"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            }),
-            _ => None,
+impl CallResult {
+    /// `text` as the output of `call`, with nothing attached.
+    fn reply(call: &ToolCall, text: &str) -> CallResult {
+        CallResult {
+            output: call.output(text),
+            attachment: None,
         }
     }
+}
 
-    /// The tool name (`local_shell` for legacy shell calls).
-    pub fn name(&self) -> &str {
-        match self {
-            ToolCall::Function { name, .. } | ToolCall::Custom { name, .. } => name,
-            ToolCall::LocalShell { .. } => "local_shell",
-        }
-    }
+/// A call after its start step.
+enum Started<'c> {
+    /// Answered in full.
+    Done(CallResult),
+    /// A command tool call.
+    Command(&'c ToolCall, CommandCall),
+    /// A `view_image` call, with its arguments.
+    ViewImage(&'c ToolCall, &'c str),
+}
 
-    /// The output item answering this call with `text`.
-    pub fn output(&self, text: &str) -> Value {
-        match self {
-            ToolCall::Function { call_id, .. } | ToolCall::LocalShell { call_id } => {
-                json!({"type": "function_call_output", "call_id": call_id, "output": text})
-            }
-            ToolCall::Custom { call_id, .. } => {
-                json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
-            }
-        }
-    }
+/// A call after its wait step.
+enum Waited<'c> {
+    /// Answered in full.
+    Done(CallResult),
+    /// A command tool call, still to be finished.
+    Command(&'c ToolCall, CommandDone),
 }
 
 /// Per-turn tool state: the plan's `todo_list` item and the command items
 /// still open, completed at turn end.
 #[derive(Debug, Default)]
 pub struct TurnTools {
-    plan: Option<(String, Vec<TodoItem>)>,
+    plan: Option<plan::Plan>,
     commands: OpenCommands,
 }
 
@@ -108,8 +102,8 @@ impl TurnTools {
     /// Emit the final state of items that live for the whole turn: the plan,
     /// then every command item not yet completed (SPEC §4.5).
     pub fn finish(&mut self, emitter: &Emitter) {
-        if let Some((id, items)) = self.plan.take() {
-            emitter.item_completed(id, ItemDetails::TodoList { items });
+        if let Some(plan) = self.plan.take() {
+            plan.complete(emitter);
         }
         self.commands.reconcile(emitter);
     }
@@ -120,6 +114,9 @@ impl TurnTools {
 pub struct ToolRegistry {
     web_search: bool,
     update_plan: bool,
+    view_image: bool,
+    /// The family's `parallel_tool_calls`: new commands may run concurrently.
+    parallel_commands: bool,
     apply_patch: ApplyPatchTool,
     cwd: PathBuf,
     sandbox: SandboxPolicy,
@@ -139,6 +136,8 @@ impl ToolRegistry {
         ToolRegistry {
             web_search: config.web_search,
             update_plan: config.update_plan.unwrap_or(known_model),
+            view_image: config.view_image,
+            parallel_commands: info.parallel_tool_calls,
             apply_patch: info.apply_patch,
             cwd: config.cwd.clone(),
             sandbox: config.sandbox.clone(),
@@ -164,78 +163,130 @@ impl ToolRegistry {
         if self.update_plan {
             specs.push(plan::spec());
         }
+        if self.view_image {
+            specs.push(view_image::spec());
+        }
         if self.web_search {
             specs.push(json!({"type": "web_search"}));
         }
         specs
     }
 
-    /// Run one call and return its output item. Never fails the turn: problems
-    /// go back to the model as the call's output.
-    pub async fn dispatch(
+    /// Answer the calls of one response, in call order, running some of them
+    /// concurrently (the rule is in the module docs).
+    pub async fn run_calls(
         &self,
-        call: &ToolCall,
+        calls: &[ToolCall],
         turn: &mut TurnTools,
         emitter: &Emitter,
-    ) -> Value {
+    ) -> Vec<CallResult> {
+        let mut results = Vec::with_capacity(calls.len());
+        let groups = calls.chunk_by(|a, b| self.runs_concurrently(a) && self.runs_concurrently(b));
+        for group in groups {
+            let started: Vec<Started<'_>> = group
+                .iter()
+                .map(|call| self.start(call, turn, emitter))
+                .collect();
+            let mut waits: FuturesOrdered<_> =
+                started.into_iter().map(|call| self.wait(call)).collect();
+            while let Some(waited) = waits.next().await {
+                results.push(self.finish(waited, emitter));
+            }
+        }
+        results
+    }
+
+    /// Whether `call` may share a group with its neighbours.
+    fn runs_concurrently(&self, call: &ToolCall) -> bool {
         match call {
+            ToolCall::Function { name, .. } if name == view_image::NAME && self.view_image => true,
             ToolCall::Function {
                 name, arguments, ..
-            } if name == "update_plan" && self.update_plan => match plan::parse(arguments) {
-                Ok(items) => {
-                    let details = ItemDetails::TodoList {
-                        items: items.clone(),
-                    };
-                    match &mut turn.plan {
-                        Some((id, current)) => {
-                            *current = items;
-                            emitter.item_updated(id.clone(), details);
-                        }
-                        None => {
-                            let id = emitter.item_started(details);
-                            turn.plan = Some((id, items));
-                        }
-                    }
-                    call.output("Plan updated")
-                }
-                Err(message) => call.output(&message),
+            } if self.shell.handles(name) => match self.shell.kind(name, arguments) {
+                CommandKind::Poll => true,
+                CommandKind::Command => self.parallel_commands,
+                CommandKind::Input | CommandKind::Patch => false,
             },
+            ToolCall::Function { .. } | ToolCall::Custom { .. } | ToolCall::LocalShell { .. } => {
+                false
+            }
+        }
+    }
+
+    /// The start step: plans, patches and unsupported calls are answered
+    /// here; commands are spawned (`item.started`).
+    fn start<'c>(
+        &self,
+        call: &'c ToolCall,
+        turn: &mut TurnTools,
+        emitter: &Emitter,
+    ) -> Started<'c> {
+        let text = match call {
             ToolCall::Function {
                 name, arguments, ..
-            } if self.shell.handles(name) => call.output(
-                &self
-                    .shell
-                    .call(name, arguments, &mut turn.commands, emitter)
-                    .await,
-            ),
+            } if name == "update_plan" && self.update_plan => {
+                plan::update(arguments, &mut turn.plan, emitter)
+            }
+            ToolCall::Function {
+                name, arguments, ..
+            } if name == view_image::NAME && self.view_image => {
+                return Started::ViewImage(call, arguments);
+            }
+            ToolCall::Function {
+                name, arguments, ..
+            } if self.shell.handles(name) => {
+                return Started::Command(
+                    call,
+                    self.shell
+                        .start(name, arguments, &mut turn.commands, emitter),
+                );
+            }
             ToolCall::Custom { name, input, .. }
                 if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform =>
             {
-                call.output(&patch_tool::run(
-                    input,
-                    &self.cwd,
-                    &self.cwd,
-                    &self.sandbox,
-                    emitter,
-                ))
+                patch_tool::run(input, &self.cwd, &self.cwd, &self.sandbox, emitter)
             }
             ToolCall::Function {
                 name, arguments, ..
             } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Function => {
                 match patch_tool::patch_from_arguments(arguments) {
-                    Ok(patch) => call.output(&patch_tool::run(
-                        &patch,
-                        &self.cwd,
-                        &self.cwd,
-                        &self.sandbox,
-                        emitter,
-                    )),
-                    Err(message) => call.output(&message),
+                    Ok(patch) => {
+                        patch_tool::run(&patch, &self.cwd, &self.cwd, &self.sandbox, emitter)
+                    }
+                    Err(message) => message,
                 }
             }
-            _ => {
+            ToolCall::Function { .. } | ToolCall::Custom { .. } | ToolCall::LocalShell { .. } => {
                 tracing::warn!(tool = call.name(), "unsupported tool call");
-                call.output(&format!("unsupported call: {}", call.name()))
+                format!("unsupported call: {}", call.name())
+            }
+        };
+        Started::Done(CallResult::reply(call, &text))
+    }
+
+    /// The wait step: nothing is emitted here.
+    async fn wait<'c>(&self, started: Started<'c>) -> Waited<'c> {
+        match started {
+            Started::Done(result) => Waited::Done(result),
+            Started::Command(call, command) => Waited::Command(call, command.wait().await),
+            Started::ViewImage(call, arguments) => {
+                Waited::Done(match view_image::view(arguments, &self.cwd).await {
+                    Ok(viewed) => CallResult {
+                        output: call.output(&viewed.reply),
+                        attachment: Some(viewed.message),
+                    },
+                    Err(text) => CallResult::reply(call, &text),
+                })
+            }
+        }
+    }
+
+    /// The finish step: the remaining events, and the result.
+    fn finish(&self, waited: Waited<'_>, emitter: &Emitter) -> CallResult {
+        match waited {
+            Waited::Done(result) => result,
+            Waited::Command(call, done) => {
+                CallResult::reply(call, &done.finish(&self.shell, emitter))
             }
         }
     }

@@ -3,7 +3,46 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::runner::events::TodoItem;
+use crate::runner::emitter::Emitter;
+use crate::runner::events::{ItemDetails, TodoItem};
+
+/// The turn's plan: its `todo_list` item and the latest list.
+#[derive(Debug)]
+pub struct Plan {
+    item_id: String,
+    items: Vec<TodoItem>,
+}
+
+impl Plan {
+    /// Turn end: `item.completed` with the last list.
+    pub fn complete(self, emitter: &Emitter) {
+        emitter.item_completed(self.item_id, ItemDetails::TodoList { items: self.items });
+    }
+}
+
+/// Handle an `update_plan` call: the first plan of the turn starts the
+/// `todo_list` item, later ones replace its list (`item.updated`). Returns
+/// the text for the model.
+pub fn update(arguments: &str, plan: &mut Option<Plan>, emitter: &Emitter) -> String {
+    let items = match parse(arguments) {
+        Ok(items) => items,
+        Err(message) => return message,
+    };
+    let details = ItemDetails::TodoList {
+        items: items.clone(),
+    };
+    match plan {
+        Some(plan) => {
+            plan.items = items;
+            emitter.item_updated(plan.item_id.clone(), details);
+        }
+        None => {
+            let item_id = emitter.item_started(details);
+            *plan = Some(Plan { item_id, items });
+        }
+    }
+    "Plan updated".to_string()
+}
 
 /// The function-tool spec advertised to the model.
 pub fn spec() -> Value {
@@ -58,7 +97,7 @@ enum StepStatus {
 }
 
 /// Parse the call's arguments into todo items (`completed` only for completed steps).
-pub fn parse(arguments: &str) -> Result<Vec<TodoItem>, String> {
+fn parse(arguments: &str) -> Result<Vec<TodoItem>, String> {
     let args: PlanArgs = serde_json::from_str(arguments)
         .map_err(|err| format!("failed to parse function arguments: {err}"))?;
     Ok(args

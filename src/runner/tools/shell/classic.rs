@@ -1,13 +1,19 @@
 //! The one-shot command tools: `shell` (an argv, structured JSON reply) and
 //! `shell_command` (a script for the user's shell, freeform reply), SPEC §9.3.
+//!
+//! Each call goes through the three steps of [`super::CommandCall`]: start
+//! (spawn, `item.started`), wait (exit or timeout; emits nothing), finish
+//! (`item.completed` and the reply).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::env::EnvFlavor;
 use super::format;
-use super::run::OpenCommands;
+use super::run::{CommandRun, OpenCommands};
 use super::spec::{self, ShellArgs, ShellCommandArgs};
-use super::{as_bash_script, ShellTools};
+use super::{as_bash_script, Answer, CommandCall, ShellTools};
 use crate::runner::emitter::Emitter;
 
 /// `timeout_ms` when the call names none.
@@ -20,102 +26,159 @@ const DRAIN_AFTER_EXIT_MS: u64 = 200;
 /// How long to wait for a killed command to be reaped.
 const KILL_WAIT_MS: u64 = 1_000;
 
-/// What a finished one-shot command gives the model.
-struct Finished {
-    output: String,
-    exit_code: i32,
-    duration: Duration,
+/// Which envelope the reply uses (SPEC §11.1).
+#[derive(Debug, Clone, Copy)]
+enum Envelope {
+    /// `shell`: `{"output":..,"metadata":{..}}`.
+    Structured,
+    /// `shell_command`: `Exit code: ..` lines.
+    Freeform,
 }
 
-/// `shell`: run an argv directly.
-pub async fn shell(
+/// A started one-shot command.
+#[derive(Debug)]
+pub struct Running {
+    run: Arc<CommandRun>,
+    started: Instant,
+    timeout_ms: u64,
+    envelope: Envelope,
+}
+
+/// A one-shot command that exited or was killed at its timeout.
+#[derive(Debug)]
+pub struct Exited {
+    run: Arc<CommandRun>,
+    exit_code: i32,
+    timed_out: bool,
+    duration: Duration,
+    timeout_ms: u64,
+    envelope: Envelope,
+}
+
+/// `shell`: start an argv directly.
+pub fn shell(
     tools: &ShellTools,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
-) -> Result<String, String> {
+) -> Result<CommandCall, Answer> {
     let args: ShellArgs = spec::parse(arguments)?;
     if args.command.is_empty() {
-        return Err("execution error: the command is empty".to_string());
+        return Err("execution error: the command is empty".to_string().into());
     }
     let dir = tools.workdir(args.workdir.as_deref())?;
     if let Some(reply) = tools.intercept(&args.command, &dir, emitter) {
-        return Ok(reply);
+        return Err(reply.into());
     }
-    if let Some(refusal) = tools.refuse_escalation(&args.escalation, &args.command, emitter) {
-        return Ok(refusal);
-    }
-    let done = run_to_end(tools, &args.command, &dir, args.timeout_ms, open, emitter).await?;
-    Ok(format::structured(
-        &done.output,
-        done.exit_code,
-        done.duration,
-    ))
+    tools.check_escalation(&args.escalation, &args.command)?;
+    start(
+        tools,
+        &args.command,
+        &dir,
+        args.timeout_ms,
+        Envelope::Structured,
+        open,
+        emitter,
+    )
 }
 
-/// `shell_command`: run a script with the user's shell.
-pub async fn shell_command(
+/// `shell_command`: start a script with the user's shell.
+pub fn shell_command(
     tools: &ShellTools,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
-) -> Result<String, String> {
+) -> Result<CommandCall, Answer> {
     let args: ShellCommandArgs = spec::parse(arguments)?;
     let dir = tools.workdir(args.workdir.as_deref())?;
     if let Some(reply) = tools.intercept(&as_bash_script(&args.command), &dir, emitter) {
-        return Ok(reply);
+        return Err(reply.into());
     }
     let argv = tools.shell_argv(None, args.login.unwrap_or(true), &args.command);
-    if let Some(refusal) = tools.refuse_escalation(&args.escalation, &argv, emitter) {
-        return Ok(refusal);
-    }
-    let done = run_to_end(tools, &argv, &dir, args.timeout_ms, open, emitter).await?;
-    Ok(format::freeform(
-        &done.output,
-        done.exit_code,
-        done.duration,
-    ))
+    tools.check_escalation(&args.escalation, &argv)?;
+    start(
+        tools,
+        &argv,
+        &dir,
+        args.timeout_ms,
+        Envelope::Freeform,
+        open,
+        emitter,
+    )
 }
 
-/// Spawn, wait for exit or the timeout (then kill the group), complete the item.
-async fn run_to_end(
+fn start(
     tools: &ShellTools,
     argv: &[String],
-    dir: &std::path::Path,
+    dir: &Path,
     timeout_ms: Option<f64>,
+    envelope: Envelope,
     open: &mut OpenCommands,
     emitter: &Emitter,
-) -> Result<Finished, String> {
-    let timeout_ms = spec::clamp_number(timeout_ms, DEFAULT_TIMEOUT_MS, 0, u64::MAX);
+) -> Result<CommandCall, Answer> {
     let started = Instant::now();
     let run = tools.spawn(argv, dir, EnvFlavor::Classic, false, open, emitter)?;
-    let (exit_code, timed_out) = match run
-        .process
-        .wait_for(Duration::from_millis(timeout_ms))
-        .await
-    {
-        Some(code) => (code, false),
-        None => {
-            run.process.kill();
-            let _ = run
-                .process
-                .wait_for(Duration::from_millis(KILL_WAIT_MS))
-                .await;
-            (TIMEOUT_EXIT_CODE, true)
+    Ok(CommandCall::OneShot(Running {
+        run,
+        started,
+        timeout_ms: spec::clamp_number(timeout_ms, DEFAULT_TIMEOUT_MS, 0, u64::MAX),
+        envelope,
+    }))
+}
+
+impl Running {
+    /// Wait for exit or the timeout (then kill the group) and for the output.
+    pub async fn wait(self) -> Exited {
+        let Running {
+            run,
+            started,
+            timeout_ms,
+            envelope,
+        } = self;
+        let (exit_code, timed_out) = match run
+            .process
+            .wait_for(Duration::from_millis(timeout_ms))
+            .await
+        {
+            Some(code) => (code, false),
+            None => {
+                run.process.kill();
+                let _ = run
+                    .process
+                    .wait_for(Duration::from_millis(KILL_WAIT_MS))
+                    .await;
+                (TIMEOUT_EXIT_CODE, true)
+            }
+        };
+        let duration = started.elapsed();
+        run.process
+            .drain(Duration::from_millis(DRAIN_AFTER_EXIT_MS))
+            .await;
+        Exited {
+            run,
+            exit_code,
+            timed_out,
+            duration,
+            timeout_ms,
+            envelope,
         }
-    };
-    let duration = started.elapsed();
-    run.process
-        .drain(Duration::from_millis(DRAIN_AFTER_EXIT_MS))
-        .await;
-    run.complete(emitter, Some(exit_code));
-    let mut output = run.process.aggregated_output();
-    if timed_out {
-        output = format!("command timed out after {timeout_ms} milliseconds\n{output}");
     }
-    Ok(Finished {
-        output,
-        exit_code,
-        duration,
-    })
+}
+
+impl Exited {
+    /// Complete the item and build the reply.
+    pub fn finish(self, emitter: &Emitter) -> String {
+        self.run.complete(emitter, Some(self.exit_code));
+        let mut output = self.run.process.aggregated_output();
+        if self.timed_out {
+            output = format!(
+                "command timed out after {} milliseconds\n{output}",
+                self.timeout_ms
+            );
+        }
+        match self.envelope {
+            Envelope::Structured => format::structured(&output, self.exit_code, self.duration),
+            Envelope::Freeform => format::freeform(&output, self.exit_code, self.duration),
+        }
+    }
 }

@@ -39,6 +39,7 @@ mod quote;
 mod reaper;
 mod run;
 mod spec;
+mod step;
 mod unified;
 
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ use serde_json::Value;
 use super::{apply_patch, patch_tool};
 use crate::config::Config;
 use crate::runner::emitter::Emitter;
-use crate::runner::events::{CommandStatus, ItemDetails};
+use crate::runner::events::CommandStatus;
 use crate::runner::model::catalog::ShellTool;
 use crate::sandbox::{self, SandboxPolicy};
 use env::{CommandEnv, EnvFlavor};
@@ -57,6 +58,8 @@ use process::{Process, SpawnSpec};
 use reaper::Reaper;
 use run::CommandRun;
 pub use run::OpenCommands;
+use step::{Answer, Unrun};
+pub use step::{CommandCall, CommandDone, CommandKind};
 
 /// Shell used when neither the call nor `$SHELL` names one.
 const DEFAULT_SHELL: &str = "/bin/bash";
@@ -110,23 +113,43 @@ impl ShellTools {
         }
     }
 
-    /// Run a call to one of [`ShellTools::handles`]' tools; returns the text
-    /// for the model. Items started here are tracked in `open`.
-    pub async fn call(
+    /// How a call to one of [`ShellTools::handles`]' tools touches shared
+    /// state, for scheduling it among the other calls of its response.
+    pub fn kind(&self, name: &str, arguments: &str) -> CommandKind {
+        let argv = match name {
+            "write_stdin" if unified::is_poll(arguments) => return CommandKind::Poll,
+            "write_stdin" => return CommandKind::Input,
+            "shell" => spec::parse::<spec::ShellArgs>(arguments).map(|args| args.command),
+            "shell_command" => spec::parse::<spec::ShellCommandArgs>(arguments)
+                .map(|args| as_bash_script(&args.command).to_vec()),
+            "exec_command" => spec::parse::<spec::ExecCommandArgs>(arguments)
+                .map(|args| as_bash_script(&args.cmd).to_vec()),
+            _ => return CommandKind::Command,
+        };
+        match argv {
+            Ok(argv) if apply_patch::intercept(&argv).is_some() => CommandKind::Patch,
+            Ok(_) | Err(_) => CommandKind::Command,
+        }
+    }
+
+    /// First step of a call to one of [`ShellTools::handles`]' tools: check
+    /// the arguments and spawn (emitting `item.started`; the item is tracked
+    /// in `open`). Intercepted patches are applied here, whole.
+    pub fn start(
         &self,
         name: &str,
         arguments: &str,
         open: &mut OpenCommands,
         emitter: &Emitter,
-    ) -> String {
-        let result = match name {
-            "exec_command" => unified::exec_command(self, arguments, open, emitter).await,
-            "write_stdin" => unified::write_stdin(self, arguments, emitter).await,
-            "shell" => classic::shell(self, arguments, open, emitter).await,
-            "shell_command" => classic::shell_command(self, arguments, open, emitter).await,
-            other => Err(format!("unsupported call: {other}")),
+    ) -> CommandCall {
+        let started = match name {
+            "exec_command" => unified::exec_command(self, arguments, open, emitter),
+            "write_stdin" => unified::write_stdin(self, arguments),
+            "shell" => classic::shell(self, arguments, open, emitter),
+            "shell_command" => classic::shell_command(self, arguments, open, emitter),
+            other => Err(format!("unsupported call: {other}").into()),
         };
-        result.unwrap_or_else(|message| message)
+        started.unwrap_or_else(CommandCall::Answered)
     }
 
     /// Kill every session and every process group ever spawned, synchronously.
@@ -169,31 +192,33 @@ impl ShellTools {
         ))
     }
 
-    /// `Some(refusal)` when the call asks for escalation that cannot be granted.
-    fn refuse_escalation(
+    /// A refusal (with a `declined` item) when the call asks for escalation
+    /// that cannot be granted.
+    fn check_escalation(
         &self,
         escalation: &spec::Escalation,
         argv: &[String],
-        emitter: &Emitter,
-    ) -> Option<String> {
+    ) -> Result<(), Answer> {
         if !escalation.requested() || self.sandbox == SandboxPolicy::DangerFullAccess {
-            return None;
+            return Ok(());
         }
-        emitter.item_completed_new(ItemDetails::CommandExecution {
-            command: quote::join(argv),
-            aggregated_output: String::new(),
-            exit_code: None,
-            status: CommandStatus::Declined,
-        });
-        Some(format!(
-            "rejected: this command asked to run outside the sandbox (sandbox_permissions = \"require_escalated\"), \
-             but the approval policy is `never`, so nobody can approve it and it was not run. \
-             Run it inside the `{}` sandbox without sandbox_permissions, or tell the user what it needs.",
-            self.sandbox.mode_name()
-        ))
+        Err(Answer {
+            reply: format!(
+                "rejected: this command asked to run outside the sandbox (sandbox_permissions = \"require_escalated\"), \
+                 but the approval policy is `never`, so nobody can approve it and it was not run. \
+                 Run it inside the `{}` sandbox without sandbox_permissions, or tell the user what it needs.",
+                self.sandbox.mode_name()
+            ),
+            unrun: Some(Unrun {
+                command: quote::join(argv),
+                reason: String::new(),
+                status: CommandStatus::Declined,
+            }),
+        })
     }
 
     /// Spawn `argv` in `dir` under the sandbox, start its item and track it.
+    /// A command that cannot start gets a `failed` item (emitted with the answer).
     fn spawn(
         &self,
         argv: &[String],
@@ -202,7 +227,7 @@ impl ShellTools {
         tty: bool,
         open: &mut OpenCommands,
         emitter: &Emitter,
-    ) -> Result<Arc<CommandRun>, String> {
+    ) -> Result<Arc<CommandRun>, Answer> {
         let command = quote::join(argv);
         let spawned = sandbox::wrap_command(&self.sandbox, &self.cwd, argv)
             .map_err(|err| err.to_string())
@@ -226,13 +251,14 @@ impl ShellTools {
             }
             Err(reason) => {
                 tracing::warn!(command, %reason, "cannot start command");
-                emitter.item_completed_new(ItemDetails::CommandExecution {
-                    command,
-                    aggregated_output: reason.clone(),
-                    exit_code: None,
-                    status: CommandStatus::Failed,
-                });
-                Err(format!("execution error: {reason}"))
+                Err(Answer {
+                    reply: format!("execution error: {reason}"),
+                    unrun: Some(Unrun {
+                        command,
+                        reason,
+                        status: CommandStatus::Failed,
+                    }),
+                })
             }
         }
     }

@@ -1,5 +1,10 @@
 //! `exec_command` and `write_stdin` (SPEC §9.4): commands that may outlive
 //! the call as numbered sessions, polled or typed into later.
+//!
+//! Calls go through the three steps of [`super::CommandCall`]: start (spawn
+//! or find the session), wait (type, then wait up to the yield time; emits
+//! nothing), finish (complete the item or register the session, reply).
+//! Session ids are handed out in the finish step, so in call order.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,7 +14,7 @@ use super::env::EnvFlavor;
 use super::format::{self, SessionState};
 use super::run::{CommandRun, OpenCommands};
 use super::spec::{self, ExecCommandArgs, WriteStdinArgs};
-use super::{as_bash_script, ShellTools};
+use super::{as_bash_script, Answer, CommandCall, ShellTools};
 use crate::runner::emitter::Emitter;
 
 /// `yield_time_ms` defaults and bounds.
@@ -86,96 +91,145 @@ impl Sessions {
     }
 }
 
-/// `exec_command`: spawn, wait up to the yield time, report.
-pub async fn exec_command(
+/// A started `exec_command`, or a `write_stdin` on a live session.
+#[derive(Debug)]
+pub struct Yielding {
+    run: Arc<CommandRun>,
+    /// The session written to or polled; `None` for a new command.
+    session: Option<u32>,
+    /// Characters to type before waiting (always empty for a pipe session,
+    /// whose stdin is closed).
+    input: String,
+    started: Instant,
+    yield_time: Duration,
+    max_tokens: usize,
+}
+
+/// A [`Yielding`] call after its wait: the command exited or is still running.
+#[derive(Debug)]
+pub struct Yielded {
+    call: Yielding,
+    exit_code: Option<i32>,
+    wall_time: Duration,
+}
+
+/// `exec_command`: spawn; the wait and the reply follow.
+pub fn exec_command(
     tools: &ShellTools,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
-) -> Result<String, String> {
+) -> Result<CommandCall, Answer> {
     let args: ExecCommandArgs = spec::parse(arguments)?;
     let dir = tools.workdir(args.workdir.as_deref())?;
     if let Some(reply) = tools.intercept(&as_bash_script(&args.cmd), &dir, emitter) {
-        return Ok(reply);
+        return Err(reply.into());
     }
     let argv = tools.shell_argv(args.shell.as_deref(), args.login.unwrap_or(true), &args.cmd);
-    if let Some(refusal) = tools.refuse_escalation(&args.escalation, &argv, emitter) {
-        return Ok(refusal);
-    }
+    tools.check_escalation(&args.escalation, &argv)?;
     let yield_time = yield_time(args.yield_time_ms, EXEC_YIELD_DEFAULT_MS);
     let max_tokens = max_tokens(args.max_output_tokens);
     let started = Instant::now();
     let tty = args.tty.unwrap_or(false);
     let run = tools.spawn(&argv, &dir, EnvFlavor::UnifiedExec, tty, open, emitter)?;
-    let state = match run.process.wait_for(yield_time).await {
-        Some(code) => {
-            run.process
-                .drain(Duration::from_millis(DRAIN_AFTER_EXIT_MS))
-                .await;
-            run.complete(emitter, Some(code));
-            SessionState::Exited(code)
-        }
-        None => SessionState::Running(tools.sessions.insert(run.clone())),
-    };
-    Ok(reply(&run, started, state, max_tokens))
+    Ok(CommandCall::Session(Yielding {
+        run,
+        session: None,
+        input: String::new(),
+        started,
+        yield_time,
+        max_tokens,
+    }))
 }
 
-/// `write_stdin`: type into (or just poll) a session, wait, report.
-pub async fn write_stdin(
-    tools: &ShellTools,
-    arguments: &str,
-    emitter: &Emitter,
-) -> Result<String, String> {
+/// `write_stdin`: find the session; typing, waiting and the reply follow.
+pub fn write_stdin(tools: &ShellTools, arguments: &str) -> Result<CommandCall, Answer> {
     let args: WriteStdinArgs = spec::parse(arguments)?;
     let run = session_id(args.session_id).and_then(|id| Some((id, tools.sessions.get(id)?)));
     let Some((id, run)) = run else {
         return Err(format!(
             "write_stdin failed: Unknown process id {}",
             display_number(args.session_id)
-        ));
+        )
+        .into());
     };
-    let started = Instant::now();
-    let chars = args.chars.unwrap_or_default();
-    if !chars.is_empty() {
-        if !run.process.is_tty() {
-            return Err("write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep stdin open".to_string());
-        }
-        run.process
-            .write_stdin(chars.as_bytes())
-            .await
-            .map_err(|err| format!("write_stdin failed: {err}"))?;
+    let input = args.chars.unwrap_or_default();
+    if !input.is_empty() && !run.process.is_tty() {
+        return Err("write_stdin failed: stdin is closed for this session; rerun exec_command with tty=true to keep stdin open".to_string().into());
     }
-    let yield_time = yield_time(args.yield_time_ms, WRITE_YIELD_DEFAULT_MS);
-    let state = match run.process.wait_for(yield_time).await {
-        Some(code) => {
-            run.process
-                .drain(Duration::from_millis(DRAIN_AFTER_EXIT_MS))
-                .await;
-            // A no-op when the turn that started it already reconciled the item.
-            run.complete(emitter, Some(code));
-            tools.sessions.remove(id);
-            SessionState::Exited(code)
-        }
-        None => SessionState::Running(id),
-    };
-    Ok(reply(
-        &run,
-        started,
-        state,
-        max_tokens(args.max_output_tokens),
-    ))
+    Ok(CommandCall::Session(Yielding {
+        run,
+        session: Some(id),
+        input,
+        started: Instant::now(),
+        yield_time: yield_time(args.yield_time_ms, WRITE_YIELD_DEFAULT_MS),
+        max_tokens: max_tokens(args.max_output_tokens),
+    }))
 }
 
-fn reply(run: &CommandRun, started: Instant, state: SessionState, max_tokens: usize) -> String {
-    let (output, original_bytes) = run.process.take_unread();
-    format::unified(
-        &chunk_id(),
-        started.elapsed(),
-        state,
-        &output,
-        original_bytes,
-        max_tokens,
-    )
+/// Whether `write_stdin` arguments only poll (no characters to type).
+pub fn is_poll(arguments: &str) -> bool {
+    spec::parse::<WriteStdinArgs>(arguments)
+        .is_ok_and(|args| args.chars.unwrap_or_default().is_empty())
+}
+
+impl Yielding {
+    /// Type the input, then wait up to the yield time for the command to exit
+    /// (and its output to drain).
+    pub async fn wait(self) -> Result<Yielded, String> {
+        if !self.input.is_empty() {
+            self.run
+                .process
+                .write_stdin(self.input.as_bytes())
+                .await
+                .map_err(|err| format!("write_stdin failed: {err}"))?;
+        }
+        let exit_code = self.run.process.wait_for(self.yield_time).await;
+        if exit_code.is_some() {
+            self.run
+                .process
+                .drain(Duration::from_millis(DRAIN_AFTER_EXIT_MS))
+                .await;
+        }
+        Ok(Yielded {
+            wall_time: self.started.elapsed(),
+            call: self,
+            exit_code,
+        })
+    }
+}
+
+impl Yielded {
+    /// Complete the item of an exited command (forgetting its session) or
+    /// keep a running one as a session, then build the reply.
+    pub fn finish(self, tools: &ShellTools, emitter: &Emitter) -> String {
+        let Yielded {
+            call,
+            exit_code,
+            wall_time,
+        } = self;
+        let state = match (exit_code, call.session) {
+            (Some(code), session) => {
+                // A no-op when the turn that started a session already reconciled its item.
+                call.run.complete(emitter, Some(code));
+                if let Some(id) = session {
+                    tools.sessions.remove(id);
+                }
+                SessionState::Exited(code)
+            }
+            (None, Some(id)) => SessionState::Running(id),
+            (None, None) => SessionState::Running(tools.sessions.insert(call.run.clone())),
+        };
+        let (output, original_bytes) = call.run.process.take_unread();
+        format::unified(
+            &chunk_id(),
+            wall_time,
+            state,
+            &output,
+            original_bytes,
+            call.max_tokens,
+        )
+    }
 }
 
 fn yield_time(value: Option<f64>, default_ms: u64) -> Duration {

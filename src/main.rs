@@ -10,6 +10,7 @@ mod exit;
 mod logging;
 mod runner;
 mod sandbox;
+mod session;
 
 use std::process::ExitCode;
 

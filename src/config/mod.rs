@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod file;
+pub mod mcp;
 pub mod overrides;
 pub mod provider;
 
@@ -118,6 +119,8 @@ pub struct Config {
     pub shell_environment_policy: ShellEnvironmentPolicy,
     /// Warnings to surface as `error` items before the turn starts.
     pub warnings: Vec<String>,
+    /// The enabled `[mcp_servers]` (SPEC §15).
+    pub mcp_servers: Vec<mcp::McpServerConfig>,
 }
 
 /// The resolved `[shell_environment_policy]` (SPEC §14 with the defaults of §0.5).
@@ -200,18 +203,7 @@ impl Config {
             }
         }
 
-        let enabled_mcp: Vec<&String> = toml_cfg
-            .mcp_servers
-            .iter()
-            .flatten()
-            .filter(|(_, v)| v.get("enabled").and_then(toml::Value::as_bool) != Some(false))
-            .map(|(name, _)| name)
-            .collect();
-        if let Some(name) = enabled_mcp.first() {
-            return Err(ConfigError::Unsupported(format!(
-                "MCP servers (`mcp_servers.{name}`)"
-            )));
-        }
+        let mcp_servers = mcp::parse(toml_cfg.mcp_servers.as_ref())?;
 
         let provider = resolve_provider(args, &toml_cfg, &profile)?;
         let credential = auth::resolve(&provider, &codex_home)?;
@@ -308,6 +300,7 @@ impl Config {
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),
             shell_environment_policy: shell_environment_policy(&toml_cfg),
             warnings,
+            mcp_servers,
         })
     }
 }

@@ -7,6 +7,7 @@ mod images;
 mod jsonl;
 mod prompt;
 pub mod reporter;
+mod session;
 mod sink;
 
 use std::io::IsTerminal;
@@ -21,6 +22,7 @@ use crate::cli::{ColorArg, ExecArgs, ExecCommand};
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::runner::events::{ItemDetails, ThreadError, ThreadEvent};
+use crate::runner::tools::mcp::McpConnections;
 use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
 use human::HumanRenderer;
 use jsonl::JsonlRenderer;
@@ -43,17 +45,14 @@ pub fn main(args: ExecArgs) -> ExitStatus {
     if args.full_auto {
         reporter.warning("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
     }
-    match &args.command {
-        Some(ExecCommand::Resume(_)) => {
-            reporter.fatal("Error: `codex exec resume` is not supported yet by this runner");
-            return ExitStatus::Failure;
-        }
+    let resume = match &args.command {
+        Some(ExecCommand::Resume(resume)) => Some(resume),
         Some(ExecCommand::Review(_)) => {
             reporter.fatal("Error: `codex exec review` is not supported yet by this runner");
             return ExitStatus::Failure;
         }
-        None => {}
-    }
+        None => None,
+    };
     let mut config = match Config::resolve(&args) {
         Ok(config) => config,
         Err(err) => {
@@ -70,14 +69,29 @@ pub fn main(args: ExecArgs) -> ExitStatus {
             ));
         }
     }
-    let prompt = match prompt::resolve(args.prompt.as_deref(), args.stdin, &reporter) {
+    // Captured while single-threaded, like `local_date` below.
+    let stamp = crate::session::file_stamp();
+    let thread_session = match session::open(resume, &config, args.ephemeral, &stamp, &reporter) {
+        Ok(thread_session) => thread_session,
+        Err(err) => {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let prompt_arg = match resume {
+        Some(resume) => session::prompt_arg(resume, args.prompt.as_deref()),
+        None => args.prompt.as_deref(),
+    };
+    let prompt = match prompt::resolve(prompt_arg, args.stdin, &reporter) {
         Ok(prompt) => prompt,
         Err(err) => {
             reporter.fatal(&err.to_string());
             return ExitStatus::Failure;
         }
     };
-    let images = match images::load(&args.images, &config.cwd) {
+    let mut image_paths = args.images.clone();
+    image_paths.extend(resume.iter().flat_map(|r| r.images.iter().cloned()));
+    let images = match images::load(&image_paths, &config.cwd) {
         Ok(images) => images,
         Err(err) => {
             reporter.fatal(&err.to_string());
@@ -111,7 +125,8 @@ pub fn main(args: ExecArgs) -> ExitStatus {
             && std::io::stderr().is_terminal()
             && std::env::var_os("RUST_LOG").is_none(),
     };
-    let status = runtime.block_on(front.run(Arc::new(config), prompt, images, local_date));
+    let status =
+        runtime.block_on(front.run(Arc::new(config), prompt, images, local_date, thread_session));
     // Do not wait for stray blocking work (DNS lookups) at exit.
     runtime.shutdown_background();
     status
@@ -156,6 +171,7 @@ impl FrontEnd {
         prompt: String,
         images: Vec<serde_json::Value>,
         local_date: String,
+        thread_session: crate::session::ThreadSession,
     ) -> ExitStatus {
         let cancel = CancellationToken::new();
         let (mut sigint, mut sigterm) = match (
@@ -169,7 +185,25 @@ impl FrontEnd {
                 return ExitStatus::Failure;
             }
         };
-        let mut thread = match AgentThread::start(config.clone(), local_date, cancel.clone()) {
+        // MCP servers come up before the first model request (SPEC §15.2).
+        let mcp = tokio::select! {
+            started = McpConnections::start(&config.mcp_servers) => match started {
+                Ok(mcp) => mcp,
+                Err(message) => {
+                    self.reporter.fatal(&format!("Error: {message}"));
+                    return ExitStatus::Failure;
+                }
+            },
+            _ = sigint.recv() => return ExitStatus::Interrupted,
+            _ = sigterm.recv() => return ExitStatus::Terminated,
+        };
+        let mut thread = match AgentThread::start(
+            config.clone(),
+            local_date,
+            cancel.clone(),
+            thread_session,
+            mcp,
+        ) {
             Ok(thread) => thread,
             Err(err) => {
                 self.reporter.fatal(&format!("Error: {err}"));

@@ -2,16 +2,20 @@
 //! sends `ThreadEvent`s to whichever front end listens.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::events::{ItemDetails, ThreadEvent, ThreadItem};
+use crate::session::RolloutRecorder;
 
 /// Sends notifications; a closed receiver is ignored (the front end is gone).
 #[derive(Debug)]
 pub struct Emitter {
     tx: UnboundedSender<ThreadEvent>,
     next_item: AtomicU64,
+    /// Records assistant messages and reasoning as `event_msg`s.
+    recorder: Option<Arc<RolloutRecorder>>,
 }
 
 impl Emitter {
@@ -20,11 +24,34 @@ impl Emitter {
         Emitter {
             tx,
             next_item: AtomicU64::new(0),
+            recorder: None,
         }
+    }
+
+    /// Also record the events a rollout keeps (`agent_message`, `agent_reasoning`).
+    pub fn with_recorder(mut self, recorder: Option<Arc<RolloutRecorder>>) -> Emitter {
+        self.recorder = recorder;
+        self
     }
 
     /// Send an event as is.
     pub fn send(&self, event: ThreadEvent) {
+        if let (Some(rec), ThreadEvent::ItemCompleted { item }) = (&self.recorder, &event) {
+            match &item.details {
+                ItemDetails::AgentMessage { text } => {
+                    rec.record_event("agent_message", serde_json::json!({"message": text}));
+                }
+                ItemDetails::Reasoning { text } => {
+                    rec.record_event("agent_reasoning", serde_json::json!({"text": text}));
+                }
+                ItemDetails::CommandExecution { .. }
+                | ItemDetails::FileChange { .. }
+                | ItemDetails::McpToolCall { .. }
+                | ItemDetails::WebSearch { .. }
+                | ItemDetails::TodoList { .. }
+                | ItemDetails::Error { .. } => {}
+            }
+        }
         // The receiver only disappears when the front end is shutting down.
         let _ = self.tx.send(event);
     }

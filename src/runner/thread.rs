@@ -12,10 +12,12 @@ use tokio_util::sync::CancellationToken;
 use super::emitter::Emitter;
 use super::events::{ThreadError, ThreadEvent, Usage};
 use super::model::{catalog, ModelClient, RequestTemplate};
+use super::tools::mcp::McpConnections;
 use super::tools::{ToolRegistry, TurnTools};
 use super::turn::Turn;
 use super::{context, RunnerError};
 use crate::config::Config;
+use crate::session::{records, ThreadSession};
 
 /// Message of the `turn.failed` that an interrupt produces.
 pub const INTERRUPTED_MESSAGE: &str = "interrupted";
@@ -36,24 +38,32 @@ pub struct AgentThread {
 }
 
 impl AgentThread {
-    /// Start a new thread. `thread.started` is the first notification.
-    /// `cancel` interrupts the running turn (it then fails with `interrupted`).
+    /// Start a thread (new, or resumed from `session`). `thread.started` is the
+    /// first notification. `cancel` interrupts the running turn (it then fails
+    /// with `interrupted`). Everything is recorded through `session.recorder`.
     pub fn start(
         config: Arc<Config>,
         local_date: String,
         cancel: CancellationToken,
+        session: ThreadSession,
+        mcp: McpConnections,
     ) -> Result<AgentThread, RunnerError> {
-        let thread_id = uuid::Uuid::now_v7().to_string();
+        let ThreadSession {
+            thread_id,
+            resumed,
+            recorder,
+        } = session;
         let client = ModelClient::new(&config, &thread_id).map_err(RunnerError::Client)?;
         let (ops_tx, mut ops_rx) = mpsc::channel::<Op>(4);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let id = thread_id;
         let task = tokio::spawn(async move {
-            let emitter = Emitter::new(events_tx);
+            let emitter = Emitter::new(events_tx).with_recorder(recorder.clone());
+            let recorder = recorder.as_deref();
             emitter.send(ThreadEvent::ThreadStarted {
                 thread_id: id.clone(),
             });
-            for warning in &config.warnings {
+            for warning in config.warnings.iter().chain(mcp.warnings()) {
                 emitter.warning(warning.clone());
             }
             let known = catalog::find(&config.model);
@@ -64,20 +74,50 @@ impl AgentThread {
                 ));
                 catalog::find_or_generic(&config.model)
             });
-            let tools = ToolRegistry::new(&config, &info, known.is_some(), &id);
-            let template = RequestTemplate::new(
-                &config,
-                &info,
-                context::base_instructions(&config, &info),
-                tools.specs(),
-                &id,
-            );
-            let mut history = context::initial_items(&config, &local_date);
-            let mut usage = Usage::default();
+            let tools = ToolRegistry::new(&config, &info, known.is_some(), &id, mcp);
+            let base_instructions = context::base_instructions(&config, &info);
+            let (mut history, mut usage, mut env_update) = match resumed {
+                Some(resumed) => {
+                    let changed = records::environment_changed(&resumed, &config);
+                    (resumed.history, resumed.usage, changed)
+                }
+                None => {
+                    let items = context::initial_items(&config, &local_date);
+                    if let Some(rec) = recorder {
+                        let now = crate::session::timestamp_now();
+                        rec.record(
+                            "session_meta",
+                            &records::session_meta(&config, &id, &now, &base_instructions),
+                        );
+                        rec.record_items(&items);
+                    }
+                    (items, Usage::default(), false)
+                }
+            };
+            let template =
+                RequestTemplate::new(&config, &info, base_instructions, tools.specs(), &id);
             while let Some(op) = ops_rx.recv().await {
                 match op {
                     Op::UserTurn { items } => {
                         emitter.send(ThreadEvent::TurnStarted {});
+                        let turn_id = uuid::Uuid::now_v7().to_string();
+                        // The cwd or sandbox changed since the recorded turn.
+                        let env_message = std::mem::take(&mut env_update).then(|| {
+                            let text = context::environment_context(&config, &local_date);
+                            context::message("user", &text)
+                        });
+                        if let Some(rec) = recorder {
+                            rec.record_event(
+                                "task_started",
+                                serde_json::json!({"turn_id": turn_id, "model_context_window": null}),
+                            );
+                            rec.record("turn_context", &records::turn_context(&config));
+                            rec.record_items(env_message.as_slice());
+                            rec.record_items(&items);
+                            rec.record_event("user_message", records::user_message(&items));
+                            rec.materialize();
+                        }
+                        history.extend(env_message);
                         history.extend(items);
                         let turn = Turn {
                             client: &client,
@@ -86,6 +126,7 @@ impl AgentThread {
                             emitter: &emitter,
                             stream_max_retries: config.provider.stream_max_retries,
                             requested_model: &config.model,
+                            recorder,
                         };
                         let mut turn_tools = TurnTools::default();
                         let outcome = tokio::select! {
@@ -95,6 +136,24 @@ impl AgentThread {
                             () = cancel.cancelled() => Err(INTERRUPTED_MESSAGE.to_string()),
                         };
                         turn_tools.finish(&emitter);
+                        match (recorder, &outcome) {
+                            (Some(rec), Err(message)) if message == INTERRUPTED_MESSAGE => rec
+                                .record_event(
+                                    "turn_aborted",
+                                    serde_json::json!({"turn_id": turn_id, "reason": "interrupted"}),
+                                ),
+                            (Some(rec), Err(message)) => {
+                                rec.record_event("error", serde_json::json!({"message": message}))
+                            }
+                            (Some(_), Ok(())) | (None, _) => {}
+                        }
+                        if let Some(rec) = recorder {
+                            let last = rec.take_last_agent_message();
+                            rec.record_event(
+                                "task_complete",
+                                serde_json::json!({"turn_id": turn_id, "last_agent_message": last}),
+                            );
+                        }
                         match outcome {
                             Ok(()) => emitter.send(ThreadEvent::TurnCompleted { usage }),
                             Err(message) => {

@@ -21,6 +21,7 @@ use super::model::error::backoff;
 use super::model::sse::Failure;
 use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
 use super::tools::{ToolCall, ToolRegistry, TurnTools};
+use crate::session::{records, RolloutRecorder};
 
 /// What a successful sample produced.
 struct Sample {
@@ -40,6 +41,8 @@ pub struct Turn<'a> {
     pub emitter: &'a Emitter,
     pub stream_max_retries: u64,
     pub requested_model: &'a str,
+    /// Where history items and token counts are recorded (`None`: ephemeral).
+    pub recorder: Option<&'a RolloutRecorder>,
 }
 
 impl Turn<'_> {
@@ -70,6 +73,12 @@ impl Turn<'_> {
             if let Some(u) = &sample.usage {
                 usage.add(u);
             }
+            if let Some(rec) = self.recorder {
+                rec.record_items(&sample.items);
+                if let Some(u) = &sample.usage {
+                    rec.record_event("token_count", records::token_count(usage, u));
+                }
+            }
             history.extend(sample.items);
             if sample.calls.is_empty() {
                 return Ok(());
@@ -80,8 +89,14 @@ impl Turn<'_> {
                 .await;
             let mut attachments = Vec::new();
             for result in results {
+                if let Some(rec) = self.recorder {
+                    rec.record_item(&result.output);
+                }
                 history.push(result.output);
                 attachments.extend(result.attachment);
+            }
+            if let Some(rec) = self.recorder {
+                rec.record_items(&attachments);
             }
             history.extend(attachments);
         }

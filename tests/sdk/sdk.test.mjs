@@ -405,3 +405,48 @@ test(
     assert.equal(turn.finalResponse, "cyber ok");
   },
 );
+
+test("a second run() and resumeThread() continue the same thread", TIMEOUT, async (t) => {
+  const mock = await startMock(t, [
+    turnReply([messageDone("msg_1", "first answer")], [100, 0, 10, 0]),
+    turnReply([messageDone("msg_2", "second answer")], [100, 0, 10, 0]),
+    turnReply([messageDone("msg_3", "third answer")], [100, 0, 10, 0]),
+  ]);
+  const codex = newCodex(mock);
+  const workingDirectory = gitRepo();
+  const thread = codex.startThread({ model: "gpt-5-codex", workingDirectory });
+  await thread.run("first question");
+  const id = thread.id;
+  assert.match(id, THREAD_ID);
+
+  const second = await thread.run("second question");
+  assert.equal(thread.id, id);
+  assert.equal(second.finalResponse, "second answer");
+  assert.equal(second.usage.input_tokens, 200);
+
+  const resumed = codex.resumeThread(id, { model: "gpt-5-codex", workingDirectory });
+  const third = await resumed.run("third question");
+  assert.equal(resumed.id, id);
+  assert.equal(third.finalResponse, "third answer");
+  assert.equal(third.usage.input_tokens, 300);
+
+  const bodies = mock
+    .requests()
+    .filter((r) => r.path.endsWith("/responses"))
+    .map((r) => r.body);
+  assert.equal(bodies.length, 3);
+  const conversation = (body) =>
+    body.input
+      .filter((item) => item.type === "message" && (item.role === "assistant" || item.role === "user"))
+      .flatMap((item) => item.content)
+      .map((part) => part.text)
+      .filter((text) => /question|answer/.test(text));
+  assert.deepEqual(conversation(bodies[1]), ["first question", "first answer", "second question"]);
+  assert.deepEqual(conversation(bodies[2]), [
+    "first question",
+    "first answer",
+    "second question",
+    "second answer",
+    "third question",
+  ]);
+});

@@ -128,14 +128,14 @@ fn flags_after_the_prompt_are_accepted() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Global flags are accepted after the `resume` subcommand word (clap does not
-/// reject them; resume itself is not supported yet).
+/// Global flags are accepted after the `resume` subcommand word and apply to
+/// the run (`--last` finds nothing here, so a new thread starts).
 #[test]
 fn global_flags_after_subcommand_are_parsed() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![message_reply("ok")])?;
-    not_supported(
-        &env,
-        &[
+    let run = env
+        .exec()
+        .args([
             "resume",
             "--last",
             "--json",
@@ -149,8 +149,16 @@ fn global_flags_after_subcommand_are_parsed() -> anyhow::Result<()> {
             "out.txt",
             "--dangerously-bypass-approvals-and-sandbox",
             "follow up",
-        ],
-    )
+        ])
+        .run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    run.events()?;
+    let req = env.requests()[0].json();
+    assert_eq!(req["model"], "gpt-5.1-codex");
+    assert_eq!(req["reasoning"]["effort"], "high");
+    assert_eq!(std::fs::read_to_string(env.work.join("out.txt"))?, "ok");
+    assert!(!env.codex_home.join("sessions").exists());
+    Ok(())
 }
 
 /// `--full-auto` warns that it is deprecated and means workspace-write.
@@ -242,13 +250,6 @@ fn enable_flag_sets_a_feature() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `codex exec resume` is not supported yet (exit 1).
-#[test]
-fn resume_is_not_supported_yet() -> anyhow::Result<()> {
-    let env = TestEnv::new(vec![message_reply("ok")])?;
-    not_supported(&env, &["--json", "resume", "--last", "again"])
-}
-
 /// `codex exec review` is not supported yet (exit 1).
 #[test]
 fn review_is_not_supported_yet() -> anyhow::Result<()> {
@@ -294,10 +295,10 @@ fn bad_image_fails_before_any_request() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A configured MCP server is not supported yet (exit 1 before any output).
+/// A streamable HTTP MCP server is not supported yet (exit 1 before any output).
 #[test]
-fn mcp_servers_are_not_supported_yet() -> anyhow::Result<()> {
+fn mcp_http_servers_are_not_supported_yet() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![message_reply("ok")])?;
-    env.write_config("", "\n[mcp_servers.x]\ncommand = \"true\"")?;
+    env.write_config("", "\n[mcp_servers.x]\nurl = \"http://127.0.0.1:1/mcp\"")?;
     not_supported(&env, &["--json", "hi"])
 }

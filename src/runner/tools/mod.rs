@@ -2,7 +2,8 @@
 //! response are answered (SPEC §8 step 3, §9).
 //!
 //! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
-//! (plans, apply_patch, the command tools, view_image; MCP next) plug in here.
+//! (plans, apply_patch, the command tools, view_image, MCP servers' tools)
+//! plug in here.
 //! A call never fails the turn: problems go back to the model as its output.
 //!
 //! # Several calls in one response
@@ -19,7 +20,8 @@
 //! `exec_command`, `shell`, `shell_command` when the model family has
 //! `parallel_tool_calls`, unless the command is an intercepted `apply_patch`.
 //! Every other call (`update_plan`, `apply_patch`, intercepted patches,
-//! `write_stdin` with characters, commands of other families, unknown tools)
+//! `write_stdin` with characters, commands of other families, MCP tools,
+//! unknown tools)
 //! is a group of its own, so it is a barrier: it starts after everything
 //! before it has finished and finishes before anything after it starts.
 //! Within a group, every call is started in call order before anything is
@@ -35,6 +37,7 @@
 
 pub mod apply_patch;
 mod call;
+pub mod mcp;
 mod patch_tool;
 mod plan;
 mod shell;
@@ -47,9 +50,11 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 use crate::runner::emitter::Emitter;
+use crate::runner::events::{ItemDetails, McpToolCallResult, McpToolCallStatus, ThreadError};
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::sandbox::SandboxPolicy;
 pub use call::ToolCall;
+use mcp::{McpConnections, McpOutcome};
 use shell::{CommandCall, CommandDone, CommandKind, OpenCommands, ShellTools};
 
 /// What answering one call produced.
@@ -80,6 +85,17 @@ enum Started<'c> {
     Command(&'c ToolCall, CommandCall),
     /// A `view_image` call, with its arguments.
     ViewImage(&'c ToolCall, &'c str),
+    /// An MCP tool call whose `item.started` was emitted.
+    Mcp(&'c ToolCall, McpPending),
+}
+
+/// An MCP call between its start and finish steps.
+struct McpPending {
+    item_id: String,
+    name: String,
+    server: String,
+    tool: String,
+    arguments: Value,
 }
 
 /// A call after its wait step.
@@ -88,6 +104,8 @@ enum Waited<'c> {
     Done(CallResult),
     /// A command tool call, still to be finished.
     Command(&'c ToolCall, CommandDone),
+    /// An MCP tool call, still to be finished.
+    Mcp(&'c ToolCall, Box<(McpPending, McpOutcome)>),
 }
 
 /// Per-turn tool state: the plan's `todo_list` item and the command items
@@ -121,6 +139,7 @@ pub struct ToolRegistry {
     cwd: PathBuf,
     sandbox: SandboxPolicy,
     shell: ShellTools,
+    mcp: McpConnections,
 }
 
 impl ToolRegistry {
@@ -132,6 +151,7 @@ impl ToolRegistry {
         info: &ModelInfo,
         known_model: bool,
         thread_id: &str,
+        mcp: McpConnections,
     ) -> ToolRegistry {
         ToolRegistry {
             web_search: config.web_search,
@@ -142,6 +162,7 @@ impl ToolRegistry {
             cwd: config.cwd.clone(),
             sandbox: config.sandbox.clone(),
             shell: ShellTools::new(config, info.shell, thread_id),
+            mcp,
         }
     }
 
@@ -150,6 +171,7 @@ impl ToolRegistry {
     /// registry does the same.
     pub fn shutdown(&self) {
         self.shell.shutdown();
+        self.mcp.shutdown();
     }
 
     /// Tool specs for the request's `tools` array.
@@ -169,6 +191,7 @@ impl ToolRegistry {
         if self.web_search {
             specs.push(json!({"type": "web_search"}));
         }
+        specs.extend(self.mcp.specs().cloned());
         specs
     }
 
@@ -241,6 +264,14 @@ impl ToolRegistry {
                         .start(name, arguments, &mut turn.commands, emitter),
                 );
             }
+            ToolCall::Function {
+                name, arguments, ..
+            } if self.mcp.lookup(name).is_some() => {
+                match self.mcp_start(name, arguments, emitter) {
+                    Ok(pending) => return Started::Mcp(call, pending),
+                    Err(message) => message,
+                }
+            }
             ToolCall::Custom { name, input, .. }
                 if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform =>
             {
@@ -269,6 +300,14 @@ impl ToolRegistry {
         match started {
             Started::Done(result) => Waited::Done(result),
             Started::Command(call, command) => Waited::Command(call, command.wait().await),
+            Started::Mcp(call, pending) => {
+                let arguments = match &pending.arguments {
+                    Value::Object(map) => Some(map.clone()),
+                    _ => None,
+                };
+                let outcome = self.mcp.call(&pending.name, arguments).await;
+                Waited::Mcp(call, Box::new((pending, outcome)))
+            }
             Started::ViewImage(call, arguments) => {
                 Waited::Done(match view_image::view(arguments, &self.cwd).await {
                     Ok(viewed) => CallResult {
@@ -288,6 +327,81 @@ impl ToolRegistry {
             Waited::Command(call, done) => {
                 CallResult::reply(call, &done.finish(&self.shell, emitter))
             }
+            Waited::Mcp(call, waited) => {
+                CallResult::reply(call, &mcp_finish(waited.0, waited.1, emitter))
+            }
         }
     }
+
+    /// Check an MCP call's arguments and emit its `item.started`.
+    fn mcp_start(
+        &self,
+        name: &str,
+        arguments: &str,
+        emitter: &Emitter,
+    ) -> Result<McpPending, String> {
+        let (server, tool) = self
+            .mcp
+            .lookup(name)
+            .ok_or_else(|| format!("unsupported call: {name}"))?;
+        let arguments = if arguments.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(arguments)
+                .map_err(|err| format!("failed to parse function arguments: {err}"))?
+        };
+        let pending = McpPending {
+            item_id: String::new(),
+            name: name.to_string(),
+            server: server.to_string(),
+            tool: tool.to_string(),
+            arguments,
+        };
+        let item_id = emitter.item_started(mcp_details(&pending, None, None));
+        Ok(McpPending { item_id, ..pending })
+    }
+}
+
+/// An `mcp_tool_call` item's fields; the status follows from result and error.
+fn mcp_details(
+    pending: &McpPending,
+    result: Option<McpToolCallResult>,
+    error: Option<String>,
+) -> ItemDetails {
+    let status = match (&result, &error) {
+        (_, Some(_)) => McpToolCallStatus::Failed,
+        (Some(_), None) => McpToolCallStatus::Completed,
+        (None, None) => McpToolCallStatus::InProgress,
+    };
+    ItemDetails::McpToolCall {
+        server: pending.server.clone(),
+        tool: pending.tool.clone(),
+        arguments: pending.arguments.clone(),
+        result,
+        error: error.map(|message| ThreadError { message }),
+        status,
+    }
+}
+
+/// Emit an MCP call's `item.completed`; returns the text for the model.
+fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> String {
+    let (details, text) = match outcome {
+        McpOutcome::Answered(result) => {
+            let text = mcp::output_text(&result);
+            if result.is_error == Some(true) {
+                (mcp_details(&pending, None, Some(text.clone())), text)
+            } else {
+                let item_result = McpToolCallResult {
+                    content: mcp::content_json(&result),
+                    structured_content: result.structured_content.clone(),
+                };
+                (mcp_details(&pending, Some(item_result), None), text)
+            }
+        }
+        McpOutcome::Failed(message) => {
+            (mcp_details(&pending, None, Some(message.clone())), message)
+        }
+    };
+    emitter.item_completed(pending.item_id.clone(), details);
+    text
 }

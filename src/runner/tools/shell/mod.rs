@@ -33,7 +33,7 @@ mod classic;
 mod env;
 mod format;
 mod glob;
-mod process;
+pub(crate) mod process;
 mod pty;
 mod quote;
 mod reaper;

@@ -324,7 +324,7 @@ async fn pump_tty(
 
 /// Between fork and exec: a new session (so a new process group and, for a
 /// pty, a controlling terminal), and SIGKILL when the parent goes away.
-fn in_child(parent: u32, tty: bool) -> io::Result<()> {
+pub fn in_child(parent: u32, tty: bool) -> io::Result<()> {
     // SAFETY: plain system calls on no memory of ours; all async-signal-safe.
     unsafe {
         if libc::setsid() == -1 {

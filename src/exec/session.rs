@@ -1,0 +1,99 @@
+//! Which thread a run works on (SPEC §1.3, §16.2): a new one, or the one
+//! `codex exec resume` names (by id or `--last`), and whether it is recorded
+//! (`--ephemeral` records nothing). Runs before the async runtime starts.
+
+use std::sync::Arc;
+
+use crate::cli::ResumeArgs;
+use crate::config::Config;
+use crate::exec::reporter::Reporter;
+use crate::session::{
+    find_by_id, find_last, load, FileStamp, LastFilter, ResumedThread, RolloutRecorder,
+    SessionError, ThreadSession,
+};
+
+/// Why the session to resume could not be chosen. Fatal to the process (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Neither an id nor `--last` was given.
+    #[error("Error: `codex exec resume` needs a session id or `--last`")]
+    NoTarget,
+    /// The lookup or the rollout failed.
+    #[error("Error: {0}")]
+    Session(#[from] SessionError),
+}
+
+/// Choose and load the thread of this run. `stamp` names a new rollout file.
+pub fn open(
+    resume: Option<&ResumeArgs>,
+    config: &Config,
+    ephemeral: bool,
+    stamp: &FileStamp,
+    reporter: &Reporter,
+) -> Result<ThreadSession, ResumeError> {
+    let resumed = match resume {
+        None => None,
+        Some(args) if args.last => {
+            let filter = LastFilter {
+                cwd: (!args.all).then_some(config.cwd.as_path()),
+                provider: &config.provider.id,
+            };
+            let found = find_last(&config.codex_home, &filter)?;
+            if found.is_none() {
+                reporter.notice("No previous session found to resume; starting a new thread.");
+            }
+            found
+        }
+        Some(args) => {
+            let id = args.session_id.as_deref().ok_or(ResumeError::NoTarget)?;
+            Some(load(&find_by_id(&config.codex_home, id)?)?)
+        }
+    };
+    let secret = config.credential.token().map(str::to_string);
+    Ok(match resumed {
+        Some(resumed) => resumed_session(resumed, ephemeral, secret),
+        None => {
+            let thread_id = uuid::Uuid::now_v7().to_string();
+            let recorder = (!ephemeral).then(|| {
+                Arc::new(RolloutRecorder::create(
+                    &config.codex_home,
+                    &thread_id,
+                    stamp,
+                    secret,
+                ))
+            });
+            ThreadSession {
+                thread_id,
+                resumed: None,
+                recorder,
+            }
+        }
+    })
+}
+
+fn resumed_session(
+    resumed: ResumedThread,
+    ephemeral: bool,
+    secret: Option<String>,
+) -> ThreadSession {
+    let recorder =
+        (!ephemeral).then(|| Arc::new(RolloutRecorder::append_to(resumed.path.clone(), secret)));
+    ThreadSession {
+        thread_id: resumed.thread_id.clone(),
+        resumed: Some(resumed),
+        recorder,
+    }
+}
+
+/// The prompt argument of a resumed run: resume's own PROMPT, else (with
+/// `--last`) the single positional, else the root-level prompt.
+pub fn prompt_arg<'a>(args: &'a ResumeArgs, root: Option<&'a str>) -> Option<&'a str> {
+    args.prompt
+        .as_deref()
+        .or(if args.last {
+            args.session_id.as_deref()
+        } else {
+            None
+        })
+        .or(root)
+}

@@ -1,0 +1,332 @@
+//! MCP servers as tool providers (SPEC §15): startup, the tools they
+//! advertise, calls, and shutdown.
+//!
+//! The protocol is spoken by `rmcp` (client role over the child's
+//! stdin/stdout); this module owns the process lifecycle. Every stdio server
+//! runs in its own session (so its own process group) with
+//! `PR_SET_PDEATHSIG=SIGKILL`, and its group is SIGKILLed when the
+//! connections are shut down or dropped, and when its startup fails. Servers
+//! are not sandboxed; they get a minimal environment plus `env` / `env_vars`.
+//! Streamable HTTP servers are refused at config time (not supported yet).
+
+mod naming;
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use rmcp::model::{
+    CallToolRequestParam, CallToolResult, ClientCapabilities, ClientInfo, Implementation,
+    RawContent,
+};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{json, Map, Value};
+
+use super::shell::process::{in_child, kill_group};
+use crate::config::mcp::{McpServerConfig, McpTransport};
+
+/// Variables of our environment every stdio server inherits (SPEC §15.1).
+const BASE_ENV_VARS: &[&str] = &[
+    "HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ",
+];
+
+/// `clientInfo.name` sent in `initialize`.
+const CLIENT_NAME: &str = "codex-mcp-client";
+
+/// A process group SIGKILLed on drop.
+#[derive(Debug)]
+struct GroupGuard(i32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
+}
+
+/// An initialized server.
+struct Server {
+    name: String,
+    service: RunningService<RoleClient, ClientInfo>,
+    tool_timeout: Duration,
+    group: GroupGuard,
+}
+
+/// A tool advertised to the model.
+#[derive(Debug, Clone)]
+struct McpTool {
+    /// `mcp__<server>__<tool>` after sanitising and shortening.
+    qualified: String,
+    server: usize,
+    /// The server's own name for it.
+    tool: String,
+    spec: Value,
+}
+
+/// The connected servers of one thread and their tools.
+#[derive(Default)]
+pub struct McpConnections {
+    servers: Vec<Arc<Server>>,
+    tools: Vec<McpTool>,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for McpConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpConnections")
+            .field(
+                "servers",
+                &self.servers.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
+            .field("tools", &self.tools)
+            .finish()
+    }
+}
+
+/// How an MCP call ended, before its events are emitted.
+#[derive(Debug)]
+pub enum McpOutcome {
+    /// The server answered (`is_error` may still be set).
+    Answered(CallToolResult),
+    /// Transport error, crash or timeout.
+    Failed(String),
+}
+
+impl McpConnections {
+    /// Start every server concurrently, each bounded by its
+    /// `startup_timeout`. A failed `required` server fails the whole startup
+    /// with `required MCP servers failed to initialize: <name>: <reason>`;
+    /// other failures become warnings and their tools are left out.
+    pub async fn start(configs: &[McpServerConfig]) -> Result<McpConnections, String> {
+        let results = join_all(configs.iter().map(start_server)).await;
+        let mut connections = McpConnections::default();
+        let mut required_failures = Vec::new();
+        let mut seen = HashSet::new();
+        for (config, result) in configs.iter().zip(results) {
+            match result {
+                Ok((server, tools)) => {
+                    let index = connections.servers.len();
+                    for tool in tools {
+                        if !tool_enabled(config, &tool.name) {
+                            continue;
+                        }
+                        let qualified = naming::qualified_name(&config.name, &tool.name);
+                        if !seen.insert(qualified.clone()) {
+                            connections.warnings.push(format!(
+                                "MCP tool `{}` of server `{}` skipped: duplicate tool name `{qualified}`",
+                                tool.name, config.name
+                            ));
+                            continue;
+                        }
+                        let spec = json!({
+                            "type": "function",
+                            "name": qualified,
+                            "description": tool.description.as_deref().unwrap_or_default(),
+                            "strict": false,
+                            "parameters": naming::sanitize_schema(&tool.input_schema),
+                        });
+                        connections.tools.push(McpTool {
+                            qualified,
+                            server: index,
+                            tool: tool.name.to_string(),
+                            spec,
+                        });
+                    }
+                    connections.servers.push(Arc::new(server));
+                }
+                Err(reason) if config.required => {
+                    required_failures.push(format!("{}: {reason}", config.name));
+                }
+                Err(reason) => {
+                    tracing::warn!(server = %config.name, %reason, "MCP server failed to start");
+                    connections
+                        .warnings
+                        .push(format!("mcp: {} failed: {reason}", config.name));
+                }
+            }
+        }
+        if !required_failures.is_empty() {
+            // Dropping `connections` kills the servers that did start.
+            return Err(format!(
+                "required MCP servers failed to initialize: {}",
+                required_failures.join("; ")
+            ));
+        }
+        Ok(connections)
+    }
+
+    /// Warnings from startup (optional servers that failed, skipped tools).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Function specs of every advertised tool.
+    pub fn specs(&self) -> impl Iterator<Item = &Value> {
+        self.tools.iter().map(|t| &t.spec)
+    }
+
+    /// The server and tool names behind a model-facing name.
+    pub fn lookup(&self, name: &str) -> Option<(&str, &str)> {
+        let tool = self.tools.iter().find(|t| t.qualified == name)?;
+        Some((&self.servers[tool.server].name, &tool.tool))
+    }
+
+    /// Call `name` (a model-facing name that `lookup` knows) with `arguments`,
+    /// bounded by the server's `tool_timeout`.
+    pub async fn call(&self, name: &str, arguments: Option<Map<String, Value>>) -> McpOutcome {
+        let Some(tool) = self.tools.iter().find(|t| t.qualified == name) else {
+            return McpOutcome::Failed(format!("unknown MCP tool `{name}`"));
+        };
+        let server = &self.servers[tool.server];
+        let request = server.service.call_tool(CallToolRequestParam {
+            name: tool.tool.clone().into(),
+            arguments,
+        });
+        match tokio::time::timeout(server.tool_timeout, request).await {
+            Ok(Ok(result)) => McpOutcome::Answered(result),
+            Ok(Err(err)) => McpOutcome::Failed(format!("tool call failed: {err}")),
+            Err(_) => McpOutcome::Failed(format!(
+                "tool call timed out after {}s",
+                server.tool_timeout.as_secs_f64()
+            )),
+        }
+    }
+
+    /// Kill every server process group. Synchronous; dropping does the same.
+    pub fn shutdown(&self) {
+        for server in &self.servers {
+            kill_group(server.group.0);
+        }
+    }
+}
+
+/// Whether the allow- and deny-lists let `tool` through.
+fn tool_enabled(config: &McpServerConfig, tool: &str) -> bool {
+    config
+        .enabled_tools
+        .as_ref()
+        .is_none_or(|allowed| allowed.iter().any(|t| t == tool))
+        && !config.disabled_tools.iter().any(|t| t == tool)
+}
+
+/// Spawn, `initialize` and list the tools of one server, within its startup timeout.
+async fn start_server(
+    config: &McpServerConfig,
+) -> Result<(Server, Vec<rmcp::model::Tool>), String> {
+    let timeout = config.startup_timeout;
+    match tokio::time::timeout(timeout, connect(config)).await {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "timed out handshaking with MCP server after {}s",
+            timeout.as_secs_f64()
+        )),
+    }
+}
+
+async fn connect(config: &McpServerConfig) -> Result<(Server, Vec<rmcp::model::Tool>), String> {
+    let McpTransport::Stdio {
+        command,
+        args,
+        env,
+        env_vars,
+        cwd,
+    } = &config.transport;
+    let mut cmd = tokio::process::Command::new(command);
+    cmd.args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    for name in BASE_ENV_VARS
+        .iter()
+        .copied()
+        .chain(env_vars.iter().map(String::as_str))
+    {
+        if let Some(value) = std::env::var_os(name) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.envs(env);
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let parent = std::process::id();
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe system calls; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || in_child(parent, false));
+    }
+    let mut child = cmd.spawn().map_err(|err| err.to_string())?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| "spawned MCP server has no pid".to_string())?;
+    let group = GroupGuard(pid);
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err("MCP server has no stdio pipes".to_string());
+    };
+    // Reap the child when it exits; the group guard does the killing.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    let info = ClientInfo {
+        protocol_version: Default::default(),
+        capabilities: ClientCapabilities::default(),
+        client_info: Implementation {
+            name: CLIENT_NAME.to_string(),
+            title: None,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            icons: None,
+            website_url: None,
+        },
+    };
+    let service = info
+        .serve((stdout, stdin))
+        .await
+        .map_err(|err| format!("handshaking with MCP server failed: {err}"))?;
+    let tools = service
+        .list_all_tools()
+        .await
+        .map_err(|err| format!("failed to list tools: {err}"))?;
+    Ok((
+        Server {
+            name: config.name.clone(),
+            service,
+            tool_timeout: config.tool_timeout,
+            group,
+        },
+        tools,
+    ))
+}
+
+/// The text the model gets for an answered call: the text parts joined with
+/// newlines when every part is text, else the JSON of the content.
+pub fn output_text(result: &CallToolResult) -> String {
+    let texts: Option<Vec<&str>> = result
+        .content
+        .iter()
+        .map(|c| match &c.raw {
+            RawContent::Text(t) => Some(t.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    match texts {
+        Some(texts) if !texts.is_empty() => texts.join("\n"),
+        _ => match &result.structured_content {
+            Some(structured) if result.content.is_empty() => structured.to_string(),
+            _ => serde_json::to_string(&result.content).unwrap_or_default(),
+        },
+    }
+}
+
+/// The content blocks of a result, verbatim, as JSON.
+pub fn content_json(result: &CallToolResult) -> Vec<Value> {
+    result
+        .content
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect()
+}

@@ -1,0 +1,95 @@
+//! Finding the rollout to resume (SPEC §16.2): by thread id (file name ends with
+//! `-<uuid>.jsonl`, date tree searched newest first) or the newest session of
+//! the current provider whose last recorded cwd is the current one (`--last`).
+//! Thread names are not recorded by this runner, so a name never matches.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::reader::{load, summary, ResumedThread};
+use super::{SessionError, SESSIONS_DIR};
+
+/// Which sessions `--last` may pick.
+#[derive(Debug, Clone)]
+pub struct LastFilter<'a> {
+    /// Only sessions whose last recorded cwd is this (`None` with `--all`).
+    pub cwd: Option<&'a Path>,
+    /// Only sessions of this model provider.
+    pub provider: &'a str,
+}
+
+/// The rollout of thread `id` (a UUID; names never match).
+pub fn find_by_id(codex_home: &Path, id: &str) -> Result<PathBuf, SessionError> {
+    let not_found = || SessionError::NotFound(id.to_string());
+    let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    let suffix = format!("-{}.jsonl", uuid.hyphenated());
+    let root = codex_home.join(SESSIONS_DIR);
+    for year in entries_newest_first(&root) {
+        for month in entries_newest_first(&year) {
+            for day in entries_newest_first(&month) {
+                if let Some(path) = entries_newest_first(&day).into_iter().find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(&suffix))
+                }) {
+                    return Ok(path);
+                }
+            }
+        }
+    }
+    Err(not_found())
+}
+
+/// The newest session (by last modification) that passes `filter`, read.
+pub fn find_last(
+    codex_home: &Path,
+    filter: &LastFilter<'_>,
+) -> Result<Option<ResumedThread>, SessionError> {
+    let root = codex_home.join(SESSIONS_DIR);
+    let mut files: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for year in entries_newest_first(&root) {
+        for month in entries_newest_first(&year) {
+            for day in entries_newest_first(&month) {
+                for path in entries_newest_first(&day) {
+                    let is_rollout = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"));
+                    if !is_rollout {
+                        continue;
+                    }
+                    let modified = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .unwrap_or(SystemTime::UNIX_EPOCH);
+                    files.push((modified, path));
+                }
+            }
+        }
+    }
+    // Newest first; equal times fall back to the (time-stamped) name.
+    files.sort_by(|a, b| b.cmp(a));
+    for (_, path) in files {
+        let Some((provider, last_cwd)) = summary(&path) else {
+            continue;
+        };
+        let provider_ok = provider.as_deref() == Some(filter.provider);
+        let cwd_ok = filter
+            .cwd
+            .is_none_or(|cwd| last_cwd.as_deref() == Some(cwd));
+        if provider_ok && cwd_ok {
+            return load(&path).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Entries of `dir` sorted by name, descending (date-named dirs and
+/// time-stamped files sort chronologically). A missing dir is empty.
+fn entries_newest_first(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort_by(|a, b| b.cmp(a));
+    paths
+}

@@ -1,0 +1,184 @@
+//! Reading a rollout back: the thread id, the conversation history (every
+//! `response_item` in order, with `compacted` replacement histories applied),
+//! the thread-cumulative usage (the last `token_count` total) and the settings
+//! of the last recorded turn. A torn or garbled line is skipped: a crash while
+//! appending must not make a thread unresumable.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::SessionError;
+use crate::runner::events::Usage;
+
+/// What a resumed thread starts from.
+#[derive(Debug, Clone)]
+pub struct ResumedThread {
+    /// The thread id (from `session_meta`).
+    pub thread_id: String,
+    /// The rollout file, appended to by the resumed run.
+    pub path: PathBuf,
+    /// The conversation as recorded, initial context included.
+    pub history: Vec<Value>,
+    /// Thread-cumulative usage so far.
+    pub usage: Usage,
+    /// The cwd of the last recorded turn (else of `session_meta`).
+    pub cwd: Option<PathBuf>,
+    /// The `sandbox_policy` of the last recorded turn.
+    pub sandbox_policy: Option<Value>,
+    /// `session_meta.model_provider`.
+    pub model_provider: Option<String>,
+}
+
+/// One line, with the payload left unparsed until its kind is known.
+#[derive(Deserialize)]
+struct Line {
+    #[serde(rename = "type")]
+    kind: String,
+    payload: Value,
+}
+
+/// Read and replay the rollout at `path`.
+pub fn load(path: &Path) -> Result<ResumedThread, SessionError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Replay rollout `text` (read from `path`).
+pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
+    let mut thread_id = None;
+    let mut resumed = ResumedThread {
+        thread_id: String::new(),
+        path: path.to_path_buf(),
+        history: Vec::new(),
+        usage: Usage::default(),
+        cwd: None,
+        sandbox_policy: None,
+        model_provider: None,
+    };
+    for (n, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let line: Line = match serde_json::from_str(raw) {
+            Ok(line) => line,
+            Err(err) => {
+                tracing::debug!(line = n + 1, cause = %err, path = %path.display(), "skipping an unreadable rollout line");
+                continue;
+            }
+        };
+        let payload = line.payload;
+        match line.kind.as_str() {
+            "session_meta" if thread_id.is_none() => {
+                // 0.169 nests the meta under `meta`; classic has it flat.
+                let meta = payload.get("meta").unwrap_or(&payload);
+                thread_id = meta.get("id").and_then(Value::as_str).map(str::to_string);
+                resumed.cwd = meta.get("cwd").and_then(Value::as_str).map(PathBuf::from);
+                resumed.model_provider = meta
+                    .get("model_provider")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
+            "response_item" => resumed.history.push(payload),
+            "compacted" => {
+                if let Some(items) = payload.get("replacement_history").and_then(Value::as_array) {
+                    resumed.history = items.clone();
+                }
+            }
+            "turn_context" => {
+                if let Some(cwd) = payload.get("cwd").and_then(Value::as_str) {
+                    resumed.cwd = Some(PathBuf::from(cwd));
+                }
+                resumed.sandbox_policy = payload.get("sandbox_policy").cloned();
+            }
+            "event_msg" if payload.get("type").and_then(Value::as_str) == Some("token_count") => {
+                if let Some(total) = payload.pointer("/info/total_token_usage") {
+                    resumed.usage = usage_from(total);
+                }
+            }
+            _ => {}
+        }
+    }
+    resumed.thread_id = thread_id.ok_or_else(|| SessionError::NoMeta(path.to_path_buf()))?;
+    Ok(resumed)
+}
+
+/// The model provider and latest recorded cwd of the rollout at `path`, read
+/// without replaying it: only the first line and the last `turn_context` line
+/// are parsed (for `--last`, which may look at many large rollouts).
+pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let meta: Line = serde_json::from_str(text.lines().next()?).ok()?;
+    if meta.kind != "session_meta" {
+        return None;
+    }
+    let meta = meta.payload.get("meta").unwrap_or(&meta.payload);
+    let str_field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
+    let provider = str_field(meta, "model_provider");
+    let mut cwd = str_field(meta, "cwd");
+    let last_turn = text
+        .lines()
+        .rev()
+        .filter(|line| line.contains("\"turn_context\""))
+        .find_map(|line| {
+            serde_json::from_str::<Line>(line)
+                .ok()
+                .filter(|l| l.kind == "turn_context")
+        });
+    if let Some(turn) = last_turn {
+        cwd = str_field(&turn.payload, "cwd").or(cwd);
+    }
+    Some((provider, cwd.map(PathBuf::from)))
+}
+
+/// A recorded usage object; absent counters are 0 (classic files lack some).
+fn usage_from(value: &Value) -> Usage {
+    let field = |name: &str| value.get(name).and_then(Value::as_u64).unwrap_or(0);
+    Usage {
+        input_tokens: field("input_tokens"),
+        cached_input_tokens: field("cached_input_tokens"),
+        cache_write_input_tokens: field("cache_write_input_tokens"),
+        output_tokens: field("output_tokens"),
+        reasoning_output_tokens: field("reasoning_output_tokens"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn replays_items_usage_and_tolerates_a_torn_line() {
+        let text = concat!(
+            r#"{"timestamp":"t","type":"session_meta","payload":{"id":"abc","cwd":"/a","model_provider":"mock"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"message","role":"user"}}"#,
+            "\n",
+            r#"garbage"#,
+            "\n",
+            r#"{"timestamp":"t","type":"turn_context","payload":{"cwd":"/b","sandbox_policy":{"mode":"read-only"}}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":100,"output_tokens":5}}}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"mess"#,
+        );
+        let resumed = parse(Path::new("x.jsonl"), text).unwrap();
+        assert_eq!(resumed.thread_id, "abc");
+        assert_eq!(resumed.history.len(), 1);
+        assert_eq!(resumed.usage.input_tokens, 100);
+        assert_eq!(resumed.usage.output_tokens, 5);
+        assert_eq!(resumed.cwd, Some(PathBuf::from("/b")));
+        assert_eq!(resumed.model_provider.as_deref(), Some("mock"));
+    }
+
+    #[test]
+    fn a_rollout_without_meta_is_an_error() {
+        let err = parse(Path::new("x.jsonl"), "").unwrap_err();
+        assert!(matches!(err, SessionError::NoMeta(_)));
+    }
+}

@@ -1,0 +1,277 @@
+//! The rollout recorder: appends one `{"timestamp","type","payload"}` JSON line
+//! per record to `sessions/YYYY/MM/DD/rollout-<local time>-<thread id>.jsonl`.
+//!
+//! Each record is one `write_all` of a whole line on an `O_APPEND` file, with no
+//! buffering across records, so a crash loses at most the line being written
+//! (readers tolerate a torn last line). A new thread's file is created only when
+//! the first user message is recorded (`materialize`); until then records wait
+//! in memory. Files are created with `create_new`, so two runs never share one.
+//! The credential value is redacted from every line; request headers are never
+//! recorded. A write failure is logged once and recording stops: losing the
+//! transcript must not fail the run.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+use super::{SessionError, SESSIONS_DIR};
+
+/// Replaces the credential wherever it would appear in a line.
+const REDACTED: &str = "[REDACTED]";
+
+/// Local creation time of a new rollout, captured while the process is still
+/// single-threaded (the local offset is only knowable then).
+#[derive(Debug, Clone)]
+pub struct FileStamp {
+    /// `YYYY/MM/DD`.
+    dir: PathBuf,
+    /// `YYYY-MM-DDThh-mm-ss`.
+    stamp: String,
+}
+
+/// The local time now, as a [`FileStamp`] (UTC if the offset is unknown).
+pub fn file_stamp() -> FileStamp {
+    let now = OffsetDateTime::now_utc();
+    let local = time::UtcOffset::current_local_offset()
+        .map(|offset| now.to_offset(offset))
+        .unwrap_or(now);
+    let (y, m, d) = (local.year(), u8::from(local.month()), local.day());
+    FileStamp {
+        dir: PathBuf::from(format!("{y:04}/{m:02}/{d:02}")),
+        stamp: format!(
+            "{y:04}-{m:02}-{d:02}T{:02}-{:02}-{:02}",
+            local.hour(),
+            local.minute(),
+            local.second()
+        ),
+    }
+}
+
+/// RFC 3339 UTC with milliseconds, as every record's `timestamp`.
+pub fn timestamp_now() -> String {
+    OffsetDateTime::now_utc()
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        ))
+        .unwrap_or_default()
+}
+
+/// Appends records to one rollout file. Shared by the thread, the turn and the
+/// emitter; the lock is never held across an `.await`.
+#[derive(Debug)]
+pub struct RolloutRecorder {
+    path: PathBuf,
+    secret: Option<String>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Open once materialised.
+    file: Option<File>,
+    /// Whether records go to the file (else to `pending`).
+    materialized: bool,
+    /// Lines recorded before the file exists.
+    pending: Vec<u8>,
+    /// Recording stopped after an error.
+    failed: bool,
+    /// Text of the last `agent_message` recorded (for `task_complete`).
+    last_agent_message: Option<String>,
+}
+
+impl RolloutRecorder {
+    /// A recorder for a new thread; nothing touches the disk until
+    /// [`RolloutRecorder::materialize`].
+    pub fn create(
+        codex_home: &Path,
+        thread_id: &str,
+        stamp: &FileStamp,
+        secret: Option<String>,
+    ) -> RolloutRecorder {
+        let path = codex_home
+            .join(SESSIONS_DIR)
+            .join(&stamp.dir)
+            .join(format!("rollout-{}-{thread_id}.jsonl", stamp.stamp));
+        RolloutRecorder::with_state(path, secret, false)
+    }
+
+    /// A recorder that appends to an existing rollout (resume).
+    pub fn append_to(path: PathBuf, secret: Option<String>) -> RolloutRecorder {
+        RolloutRecorder::with_state(path, secret, true)
+    }
+
+    fn with_state(path: PathBuf, secret: Option<String>, materialized: bool) -> RolloutRecorder {
+        RolloutRecorder {
+            path,
+            secret: secret.filter(|s| !s.is_empty()),
+            state: Mutex::new(State {
+                file: None,
+                materialized,
+                pending: Vec::new(),
+                failed: false,
+                last_agent_message: None,
+            }),
+        }
+    }
+
+    /// Record a `response_item`.
+    pub fn record_item(&self, item: &Value) {
+        self.record("response_item", item);
+    }
+
+    /// Record several `response_item`s.
+    pub fn record_items(&self, items: &[Value]) {
+        for item in items {
+            self.record_item(item);
+        }
+    }
+
+    /// Record an `event_msg` of type `kind` with `fields` (an object).
+    pub fn record_event(&self, kind: &str, fields: Value) {
+        let mut payload = json!({"type": kind});
+        if let (Some(map), Value::Object(fields)) = (payload.as_object_mut(), fields) {
+            map.extend(fields);
+        }
+        if kind == "agent_message" {
+            let text = payload.get("message").and_then(Value::as_str);
+            if let Ok(mut state) = self.state.lock() {
+                state.last_agent_message = text.map(str::to_string);
+            }
+        }
+        self.record("event_msg", &payload);
+    }
+
+    /// The last recorded `agent_message`, taken (for `task_complete`).
+    pub fn take_last_agent_message(&self) -> Option<String> {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|mut s| s.last_agent_message.take())
+    }
+
+    /// Record one line of any kind.
+    pub fn record(&self, kind: &str, payload: &Value) {
+        let line = json!({"timestamp": timestamp_now(), "type": kind, "payload": payload});
+        let mut line = line.to_string();
+        if let Some(secret) = &self.secret {
+            if line.contains(secret.as_str()) {
+                line = line.replace(secret.as_str(), REDACTED);
+            }
+        }
+        line.push('\n');
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.failed {
+            return;
+        }
+        if !state.materialized {
+            state.pending.extend_from_slice(line.as_bytes());
+            return;
+        }
+        if let Err(err) = self.write(&mut state, line.as_bytes()) {
+            self.fail(&mut state, &err);
+        }
+    }
+
+    /// Create the file (first user message) and write what waited in memory.
+    pub fn materialize(&self) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.materialized || state.failed {
+            return;
+        }
+        state.materialized = true;
+        let pending = std::mem::take(&mut state.pending);
+        if let Err(err) = self.write(&mut state, &pending) {
+            self.fail(&mut state, &err);
+        }
+    }
+
+    fn write(&self, state: &mut State, bytes: &[u8]) -> Result<(), SessionError> {
+        let wrap = |source| SessionError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        if state.file.is_none() {
+            let mut options = OpenOptions::new();
+            options.append(true);
+            let existing = self.path.exists();
+            if !existing {
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir).map_err(wrap)?;
+                }
+                options.create_new(true);
+            }
+            let mut file = options.open(&self.path).map_err(wrap)?;
+            if existing && !ends_with_newline(&self.path).map_err(wrap)? {
+                // A torn last line (crash mid-write) must not swallow our first record.
+                file.write_all(b"\n").map_err(wrap)?;
+            }
+            state.file = Some(file);
+        }
+        match &mut state.file {
+            Some(file) => file.write_all(bytes).map_err(wrap),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&self, state: &mut State, err: &SessionError) {
+        state.failed = true;
+        state.pending.clear();
+        tracing::warn!(cause = %err, "session recording stopped");
+    }
+}
+
+/// Whether the file at `path` is empty or ends with a newline.
+fn ends_with_newline(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn nothing_is_written_before_materialize_and_secrets_are_redacted() {
+        let dir = tempfile_dir();
+        let stamp = FileStamp {
+            dir: PathBuf::from("2026/01/02"),
+            stamp: "2026-01-02T03-04-05".into(),
+        };
+        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk-secret".into()));
+        rec.record("session_meta", &json!({"id": "abc"}));
+        assert!(!rec.path.as_path().exists());
+        rec.record_item(&json!({"text": "my key is sk-secret!"}));
+        rec.materialize();
+        let text = std::fs::read_to_string(rec.path.as_path()).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(!text.contains("sk-secret"), "{text}");
+        assert!(text.contains(REDACTED));
+        assert!(rec
+            .path
+            .ends_with("sessions/2026/01/02/rollout-2026-01-02T03-04-05-abc.jsonl"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("rollout-test-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

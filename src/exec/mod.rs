@@ -22,6 +22,7 @@ use crate::cli::{ColorArg, ExecArgs, ExecCommand};
 use crate::config::Config;
 use crate::exit::ExitStatus;
 use crate::runner::events::{ItemDetails, ThreadError, ThreadEvent};
+use crate::runner::model::ModelClient;
 use crate::runner::tools::mcp::McpConnections;
 use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
 use human::HumanRenderer;
@@ -185,9 +186,26 @@ impl FrontEnd {
                 return ExitStatus::Failure;
             }
         };
-        // MCP servers come up before the first model request (SPEC §15.2).
+        let client = match ModelClient::new(&config, &thread_session.thread_id) {
+            Ok(client) => client,
+            Err(err) => {
+                self.reporter.fatal(&format!("Error: {err}"));
+                return ExitStatus::Failure;
+            }
+        };
+        // MCP servers come up before the first model request (SPEC §15.2); while
+        // they start, the connection to the model endpoint is opened (SPEC §0.5).
+        let startup = async {
+            if config.mcp_servers.is_empty() {
+                McpConnections::start(&config.mcp_servers).await
+            } else {
+                let (started, ()) =
+                    tokio::join!(McpConnections::start(&config.mcp_servers), client.warm_up());
+                started
+            }
+        };
         let mcp = tokio::select! {
-            started = McpConnections::start(&config.mcp_servers) => match started {
+            started = startup => match started {
                 Ok(mcp) => mcp,
                 Err(message) => {
                     self.reporter.fatal(&format!("Error: {message}"));
@@ -203,6 +221,7 @@ impl FrontEnd {
             cancel.clone(),
             thread_session,
             mcp,
+            client,
         ) {
             Ok(thread) => thread,
             Err(err) => {

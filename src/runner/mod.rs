@@ -15,9 +15,6 @@ pub use thread::{AgentThread, Op, INTERRUPTED_MESSAGE};
 /// Errors that stop the runner itself (not a turn failure).
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    /// The HTTP client could not be configured (fatal to the process).
-    #[error("{0}")]
-    Client(String),
     /// The agent task ended unexpectedly (fatal to the process).
     #[error("the agent thread stopped unexpectedly")]
     AgentDied,

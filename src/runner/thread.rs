@@ -47,13 +47,13 @@ impl AgentThread {
         cancel: CancellationToken,
         session: ThreadSession,
         mcp: McpConnections,
+        client: ModelClient,
     ) -> Result<AgentThread, RunnerError> {
         let ThreadSession {
             thread_id,
             resumed,
             recorder,
         } = session;
-        let client = ModelClient::new(&config, &thread_id).map_err(RunnerError::Client)?;
         let (ops_tx, mut ops_rx) = mpsc::channel::<Op>(4);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let id = thread_id;

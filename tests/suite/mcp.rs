@@ -336,6 +336,35 @@ fn slow_servers_start_concurrently() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// While MCP servers start, the model endpoint is warmed with one credential-less
+/// `HEAD` that arrives before the first `POST`; without servers nothing extra is sent.
+#[test]
+fn model_connection_is_warmed_during_mcp_startup() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![done_reply("resp_1")])?;
+    configure(
+        &env,
+        &[server_table(
+            "slow",
+            &["--init-delay-ms", "300"],
+            "required = true",
+        )],
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let all = env.server.requests();
+    let methods: Vec<&str> = all.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, vec!["HEAD", "POST"], "{methods:?}");
+    assert_eq!(all[0].path, "/v1");
+    assert!(all[0].header("authorization").is_none());
+    assert!(all[0].received_at <= all[1].received_at);
+
+    let plain = TestEnv::new(vec![done_reply("resp_1")])?;
+    let run = plain.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    assert_eq!(plain.server.requests().len(), 1);
+    Ok(())
+}
+
 /// `enabled_tools` then `disabled_tools` filter what is advertised; a
 /// 70-character tool name is shortened to 64; `my-server` is sanitised.
 #[test]
@@ -464,14 +493,22 @@ fn sigint_during_startup_kills_servers() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Against the reference `@modelcontextprotocol/server-everything`, when
-/// `MCP_EVERYTHING` names its `mcp-server-everything` binary (opt-in: it
-/// needs npm); skipped otherwise.
+/// Against the real `@modelcontextprotocol/server-everything` from npm
+/// (`scripts/test` installs it under tests/sdk; `MCP_EVERYTHING` overrides the path).
 #[test]
 fn reference_server_everything() -> anyhow::Result<()> {
-    let Some(command) = std::env::var_os("MCP_EVERYTHING") else {
-        return Ok(());
-    };
+    let command = std::env::var_os("MCP_EVERYTHING").map_or_else(
+        || {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/sdk/node_modules/.bin/mcp-server-everything")
+        },
+        std::path::PathBuf::from,
+    );
+    anyhow::ensure!(
+        command.exists(),
+        "{} is missing: run `bash scripts/test` (it runs `npm ci` in tests/sdk) or set MCP_EVERYTHING",
+        command.display()
+    );
     let env = TestEnv::new(vec![
         calls_reply(
             "resp_1",

@@ -268,7 +268,12 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
                 request.method,
                 request.path_only()
             );
-            error_body(&message, "not_found")
+            // A HEAD answer has no body; sending one would corrupt keep-alive.
+            if request.method.eq_ignore_ascii_case("HEAD") {
+                String::new()
+            } else {
+                error_body(&message, "not_found")
+            }
         });
         if let Some(hook) = &shared.hook {
             hook(&request);

@@ -95,6 +95,23 @@ impl ModelClient {
         })
     }
 
+    /// Open (TCP, TLS, HTTP/2 where offered) a pooled connection to the model
+    /// endpoint while other startup work runs, so the first real request does
+    /// not pay the handshake. It sends one `HEAD` to the base URL without
+    /// credentials; its answer is ignored and failures are only logged.
+    pub async fn warm_up(&self) {
+        let base = self
+            .url
+            .split_once("/responses")
+            .map_or(self.url.as_str(), |(base, _)| base);
+        match self.http.head(base).send().await {
+            Ok(response) => {
+                tracing::debug!(status = %response.status(), "model endpoint warmed up")
+            }
+            Err(err) => tracing::debug!(error = %error_chain(&err), "warm-up request failed"),
+        }
+    }
+
     /// Open a stream for `body`, retrying 5xx and transport errors up to
     /// `request_max_retries` times. Cancel by dropping the future.
     pub async fn open(&self, body: Bytes) -> Result<ResponseStream, ModelError> {

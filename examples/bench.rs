@@ -20,20 +20,30 @@
 //! | throughput | a 2,000,000-byte answer streamed as 10,000 `response.output_text.delta` events then the done message, each event in its own HTTP chunk: answer bytes / (spawn → exit), in MB/s (10⁶ bytes) | ≥ 120 MB/s |
 //! | same, in one chunk | the same stream sent as one HTTP chunk (as a buffering proxy would) | (informational) |
 //! | peak RSS | `VmHWM` of the child (`/proc/<pid>/status`), for the one-message and the 2 MB runs | ≤ 15 MiB |
+//! | 3 MCP servers run | a one-message run with three required stdio `mcp-test-server --init-delay-ms 200` servers: spawn → exit | (informational) |
+//! | sum of single-server runs | Σ over the three servers of (a one-message run with only that server − median one-message wall time) | (informational) |
+//! | 3-server / 1-server startup | (3-server run − median one-message wall time) / mean single-server overhead, per iteration: startup is concurrent when the overhead is that of the slowest server, not the sum | ≈ slowest, not the sum: ≤ 1.5 × |
+//! | per MCP call | a turn in which the model calls `mcp__echo__echo` once then answers (two model requests) − the one-message run with the same server configured and no call, run just before it | (informational) |
+//! | raw server round trip | one `tools/call` `echo` request → reply over `mcp-test-server`'s pipes, driven directly after `initialize` | (informational) |
+//! | resume N records → first request | `codex exec --json resume <id> "next"` on a synthetic rollout of 200, 2,000 and 20,000 records (`session_meta`, then per exchange a ~150-byte user and assistant `response_item` message and an `event_msg` `token_count`): spawn → head of the first `POST` (`received_at`); each run must exit 0 and send the whole history plus the prompt | ≤ 50 ms at 20,000 |
 //! | binary size | size of `target/release/codex` (stripped by the release profile) | ≤ 15 MB |
 //!
 //! Every run uses a temporary `CODEX_HOME` whose config points a provider at the mock, a
 //! temporary git repository as the working directory, and stdin `/dev/null`. With
-//! `--json-out FILE` the figures are also written to FILE as JSON.
+//! `--json-out FILE` the figures are also written to FILE as JSON. The MCP scenarios add
+//! `[mcp_servers.*]` tables (`required = true`) running `target/<profile>/mcp-test-server`;
+//! the resume scenario writes its rollouts to
+//! `$CODEX_HOME/sessions/2026/01/15/rollout-2026-01-15T10-00-00-<uuid>.jsonl`, afresh
+//! before every run (a resumed run appends to its rollout).
 //!
 //! Peak RSS is the child's `VmHWM`, read each time it prints a line (the last read follows
 //! `turn.completed`, just before it exits; the high-water mark only grows). `ru_maxrss`
 //! from `wait4` would be wrong here: `Command` spawns with `posix_spawn` (a vfork that
 //! shares this process's memory until `exec`), and the kernel folds the high-water mark
 //! of that shared memory, i.e. this benchmark's own (tens of MiB with the 2 MB script),
-//! into the child's `ru_maxrss` at `exec`. The release binary is
-//! built first when it is missing or older than this example (and brought up to date when
-//! running under `cargo run`).
+//! into the child's `ru_maxrss` at `exec`. The release binaries (`codex`,
+//! `mcp-test-server`) are built first when missing or older than this example (and
+//! brought up to date when running under `cargo run`).
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Write};
@@ -60,7 +70,7 @@ fn main() -> Result<()> {
             .with_context(|| format!("BENCH_ITERS must be a positive integer, got `{text}`"))?,
         Err(_) => 30,
     };
-    let codex = locate_codex()?;
+    let (codex, mcp_server) = locate_binaries()?;
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     let repo = work.path().join("repo");
     fs::create_dir_all(repo.join(".git")).context("cannot create the work repository")?;
@@ -129,7 +139,7 @@ fn main() -> Result<()> {
                 per_step.push(ms(run.exit - run.start));
             }
         }
-        let baseline = percentile(&wall, 0.5);
+        let baseline = percentile(&wall, 50.0);
         let overhead: Vec<f64> = per_step
             .iter()
             .map(|total| (total - baseline) / TOOL_STEPS as f64)
@@ -139,6 +149,10 @@ fn main() -> Result<()> {
 
     let (big_wall, rss_big) = big_bench.run_big(&answer, iters)?;
     let (one_chunk_wall, _) = one_chunk_bench.run_big(&answer, iters)?;
+    let baseline = percentile(&wall, 50.0);
+    let mcp = McpFigures::measure(&codex, &mcp_server, work.path(), &repo, iters, baseline)?;
+    let resume = measure_resume(&codex, work.path(), &repo, iters)?;
+
     // MB/s from a wall time in ms.
     let rate = |wall_ms: f64| BIG_ANSWER_BYTES as f64 / 1e6 / (wall_ms / 1e3);
     let binary_bytes = fs::metadata(&codex)?.len();
@@ -182,6 +196,7 @@ fn main() -> Result<()> {
             p90: rate(percentile(&big_wall, 90.0)),
             target: 120.0,
             higher_is_better: true,
+            note: None,
         },
         Row::at_most(
             "big_run_ms",
@@ -198,6 +213,7 @@ fn main() -> Result<()> {
             p90: rate(percentile(&one_chunk_wall, 90.0)),
             target: f64::INFINITY,
             higher_is_better: true,
+            note: None,
         },
         Row::at_most(
             "peak_rss_one_message_mib",
@@ -213,6 +229,59 @@ fn main() -> Result<()> {
             &rss_big,
             15.0,
         ),
+        Row::at_most(
+            "mcp_three_servers_run_ms",
+            "3 MCP servers (200 ms each) run",
+            "ms",
+            &mcp.three_wall,
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            "mcp_single_server_overhead_sum_ms",
+            "  sum of single-server runs",
+            "ms",
+            &mcp.single_overhead_sum,
+            f64::INFINITY,
+        ),
+        Row {
+            note: Some("≈ slowest, not the sum (≤ 1.5 ×)"),
+            ..Row::at_most(
+                "mcp_startup_overhead_ratio",
+                "  3-server / 1-server startup",
+                "×",
+                &mcp.overhead_ratio,
+                1.5,
+            )
+        },
+        Row::at_most(
+            "mcp_call_overhead_ms",
+            "per MCP call (mcp__echo__echo)",
+            "ms",
+            &mcp.call_overhead,
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            "mcp_server_round_trip_ms",
+            "  raw server round trip",
+            "ms",
+            &mcp.round_trip,
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            RESUME_SIZES[0].1,
+            RESUME_SIZES[0].2,
+            "ms",
+            &resume[0],
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            RESUME_SIZES[1].1,
+            RESUME_SIZES[1].2,
+            "ms",
+            &resume[1],
+            f64::INFINITY,
+        ),
+        Row::at_most(RESUME_SIZES[2].1, RESUME_SIZES[2].2, "ms", &resume[2], 50.0),
         Row {
             key: "binary_size_mb",
             name: "binary size",
@@ -221,25 +290,35 @@ fn main() -> Result<()> {
             p90: binary_bytes as f64 / 1e6,
             target: 15.0,
             higher_is_better: false,
+            note: None,
         },
     ];
 
-    writeln!(
-        out,
-        "\n{:<24} {:>10} {:>10} {:>12}  ",
-        "metric", "median", "p90", "target"
-    )?;
-    for row in &rows {
-        let target = if row.target.is_infinite() {
-            String::new()
-        } else {
-            format!(
+    let targets: Vec<String> = rows
+        .iter()
+        .map(|row| match row.note {
+            Some(note) => note.to_string(),
+            None if row.target.is_infinite() => String::new(),
+            None => format!(
                 "{} {} {}",
                 if row.higher_is_better { "≥" } else { "≤" },
                 row.target,
                 row.unit
-            )
-        };
+            ),
+        })
+        .collect();
+    let name_width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(6);
+    let target_width = targets.iter().map(|t| t.chars().count()).max().unwrap_or(6);
+    writeln!(
+        out,
+        "\n{:<name_width$} {:>10} {:>10} {:>target_width$}  ",
+        "metric", "median", "p90", "target"
+    )?;
+    for (row, target) in rows.iter().zip(&targets) {
         let verdict = match (row.target.is_infinite(), row.met()) {
             (true, _) => "",
             (false, true) => "ok",
@@ -247,7 +326,7 @@ fn main() -> Result<()> {
         };
         writeln!(
             out,
-            "{:<24} {:>10} {:>10} {:>12}  {verdict}",
+            "{:<name_width$} {:>10} {:>10} {:>target_width$}  {verdict}",
             row.name,
             format!("{:.2} {}", row.median, row.unit),
             format!("{:.2}", row.p90),
@@ -265,6 +344,7 @@ fn main() -> Result<()> {
                     "median": row.median,
                     "p90": row.p90,
                     "target": target,
+                    "target_note": row.note,
                     "higher_is_better": row.higher_is_better,
                     "met": target.map(|_| row.met()),
                 });
@@ -293,6 +373,8 @@ struct Row {
     p90: f64,
     target: f64,
     higher_is_better: bool,
+    /// Shown instead of the numeric target in the table (the target still decides "ok").
+    note: Option<&'static str>,
 }
 
 impl Row {
@@ -311,6 +393,7 @@ impl Row {
             p90: percentile(samples, 90.0),
             target,
             higher_is_better: false,
+            note: None,
         }
     }
 
@@ -366,6 +449,18 @@ impl<'a> Bench<'a> {
         repo: &'a Path,
         server: &MockServer,
     ) -> Result<Bench<'a>> {
+        Bench::with_config(codex, work, name, repo, server, "")
+    }
+
+    /// A scenario whose config.toml ends with `extra` (e.g. `[mcp_servers.*]` tables).
+    fn with_config(
+        codex: &'a Path,
+        work: &Path,
+        name: &str,
+        repo: &'a Path,
+        server: &MockServer,
+        extra: &str,
+    ) -> Result<Bench<'a>> {
         let home = work.join(format!("home-{name}"));
         fs::create_dir_all(&home)?;
         fs::write(
@@ -373,7 +468,7 @@ impl<'a> Bench<'a> {
             format!(
                 "model = \"gpt-5-codex\"\nmodel_provider = \"mock\"\n\n\
                  [model_providers.mock]\nname = \"Mock\"\nbase_url = \"{}\"\n\
-                 env_key = \"CODEX_API_KEY\"\nwire_api = \"responses\"\n",
+                 env_key = \"CODEX_API_KEY\"\nwire_api = \"responses\"\n{extra}",
                 server.base_url()
             ),
         )?;
@@ -406,13 +501,19 @@ impl<'a> Bench<'a> {
 
     /// One `codex exec --json <extra> "Say hello"` run.
     fn run_with(&self, extra: &[&str]) -> Result<Run> {
+        let mut args = extra.to_vec();
+        args.push("Say hello");
+        self.run_args(&args)
+    }
+
+    /// One `codex exec --json <args>` run (exit 0 and a `turn.completed` line required).
+    fn run_args(&self, args: &[&str]) -> Result<Run> {
         let stderr_path = self.home.join("stderr.txt");
         let stderr = File::create(&stderr_path)?;
         let mut command = Command::new(self.codex);
         command
             .args(["exec", "--json"])
-            .args(extra)
-            .arg("Say hello")
+            .args(args)
             .current_dir(self.repo)
             .env("CODEX_HOME", &self.home)
             .env("CODEX_API_KEY", "sk-bench")
@@ -475,7 +576,342 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// 2,000,000 bytes of ASCII text.
+/// Init delay of each server in the MCP startup scenario.
+const MCP_INIT_DELAY_MS: u64 = 200;
+
+/// A `[mcp_servers.<name>]` table running `mcp-test-server` with `args`, required.
+fn mcp_table(server: &Path, name: &str, args: &[&str]) -> String {
+    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    format!(
+        "\n[mcp_servers.{name}]\ncommand = {:?}\nargs = [{}]\nrequired = true\n",
+        server.display().to_string(),
+        args.join(", ")
+    )
+}
+
+/// The MCP scenarios' samples (ms, except the ratio).
+struct McpFigures {
+    /// Wall time of a one-message run with three slow servers.
+    three_wall: Vec<f64>,
+    /// Per iteration: Σ over the three servers of (single-server run − baseline).
+    single_overhead_sum: Vec<f64>,
+    /// Per iteration: (three-server run − baseline) / mean single-server overhead.
+    overhead_ratio: Vec<f64>,
+    /// A turn with one `mcp__echo__echo` call − the same server configured, no call.
+    call_overhead: Vec<f64>,
+    /// `tools/call` → reply over the server's pipes, driven directly.
+    round_trip: Vec<f64>,
+}
+
+impl McpFigures {
+    /// `baseline`: the median one-message wall time (ms) without MCP servers.
+    fn measure(
+        codex: &Path,
+        server_bin: &Path,
+        work: &Path,
+        repo: &Path,
+        iters: usize,
+        baseline: f64,
+    ) -> Result<McpFigures> {
+        let delay = MCP_INIT_DELAY_MS.to_string();
+        let slow_args = ["--init-delay-ms", delay.as_str()];
+        let names = ["one", "two", "three"];
+        let mock =
+            MockServer::start_with_fallback(Vec::new(), message_reply("Hello from the mock"))?;
+        let check = |run: &Run| -> Result<()> {
+            if !run.last_message.contains("Hello from the mock") {
+                bail!("unexpected answer: {}", run.last_message);
+            }
+            Ok(())
+        };
+
+        // Each slow server alone, then all three together (interleaved per iteration).
+        let singles: Vec<Bench> = names
+            .iter()
+            .map(|name| {
+                let table = mcp_table(server_bin, name, &slow_args);
+                Bench::with_config(codex, work, &format!("mcp-{name}"), repo, &mock, &table)
+            })
+            .collect::<Result<_>>()?;
+        let all_tables: String = names
+            .iter()
+            .map(|name| mcp_table(server_bin, name, &slow_args))
+            .collect();
+        let three = Bench::with_config(codex, work, "mcp-three", repo, &mock, &all_tables)?;
+        let mut three_wall = Vec::new();
+        let mut single_overhead_sum = Vec::new();
+        let mut overhead_ratio = Vec::new();
+        for i in 0..WARMUP + iters {
+            let mut sum = 0.0;
+            for bench in &singles {
+                let run = bench.run()?;
+                check(&run)?;
+                sum += ms(run.exit - run.start) - baseline;
+            }
+            let run = three.run()?;
+            check(&run)?;
+            let wall = ms(run.exit - run.start);
+            if i >= WARMUP {
+                three_wall.push(wall);
+                single_overhead_sum.push(sum);
+                overhead_ratio.push((wall - baseline) / (sum / names.len() as f64));
+            }
+        }
+
+        // One echo call per turn, against the same server configured without a call (the
+        // two interleaved).
+        let echo = mcp_table(server_bin, "echo", &[]);
+        let idle = Bench::with_config(codex, work, "mcp-idle", repo, &mock, &echo)?;
+        let script: Vec<Reply> = (0..WARMUP + iters)
+            .flat_map(|n| {
+                let args = json!({"text": "hello"}).to_string();
+                let id = format!("resp_call_{n}");
+                [
+                    Reply::sse(vec![
+                        ev::created(&id),
+                        ev::function_call(&format!("call_{n}"), "mcp__echo__echo", &args),
+                        ev::completed(&id),
+                    ]),
+                    message_reply("Hello from the mock"),
+                ]
+            })
+            .collect();
+        let calling = MockServer::start(script)?;
+        let caller = Bench::with_config(codex, work, "mcp-call", repo, &calling, &echo)?;
+        let mut idle_wall = Vec::new();
+        let mut call_wall = Vec::new();
+        for i in 0..WARMUP + iters {
+            let run = idle.run()?;
+            check(&run)?;
+            let idle_ms = ms(run.exit - run.start);
+            let before = calling.response_requests().len();
+            let run = caller.run()?;
+            check(&run)?;
+            let requests = calling.response_requests();
+            let Some(second) = requests.get(before + 1) else {
+                bail!(
+                    "the MCP call turn made {} requests",
+                    requests.len() - before
+                );
+            };
+            let output = second
+                .input()
+                .into_iter()
+                .find(|item| item["type"] == "function_call_output")
+                .with_context(|| format!("no function_call_output after the MCP call {i}"))?;
+            if !output.to_string().contains("hello") {
+                bail!("unexpected MCP call output: {output}");
+            }
+            if i >= WARMUP {
+                idle_wall.push(idle_ms);
+                call_wall.push(ms(run.exit - run.start));
+            }
+        }
+        // Paired with the idle run of the same iteration, so that drift in the machine's
+        // load cancels out.
+        let call_overhead = call_wall
+            .iter()
+            .zip(&idle_wall)
+            .map(|(call, idle)| call - idle)
+            .collect();
+
+        Ok(McpFigures {
+            three_wall,
+            single_overhead_sum,
+            overhead_ratio,
+            call_overhead,
+            round_trip: server_round_trips(server_bin, iters)?,
+        })
+    }
+}
+
+/// `tools/call echo` round trips (ms) over `mcp-test-server`'s stdio, after a handshake.
+fn server_round_trips(server_bin: &Path, iters: usize) -> Result<Vec<f64>> {
+    let mut child = Command::new(server_bin)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot spawn {}", server_bin.display()))?;
+    let mut stdin = child.stdin.take().context("no stdin pipe")?;
+    let mut stdout = BufReader::new(child.stdout.take().context("no stdout pipe")?);
+    let mut line = String::new();
+    let mut ask = move |request: Value, line: &mut String| -> Result<()> {
+        writeln!(stdin, "{request}")?;
+        stdin.flush()?;
+        line.clear();
+        if stdout.read_line(line)? == 0 {
+            bail!("mcp-test-server closed its stdout");
+        }
+        Ok(())
+    };
+    ask(
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "bench", "version": "0"}}}),
+        &mut line,
+    )?;
+    let mut samples = Vec::new();
+    for i in 0..WARMUP + iters {
+        let request = json!({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "hello"}}});
+        let start = Instant::now();
+        ask(request, &mut line)?;
+        let elapsed = ms(start.elapsed());
+        if !line.contains("hello") {
+            bail!("unexpected tools/call reply: {line}");
+        }
+        if i >= WARMUP {
+            samples.push(elapsed);
+        }
+    }
+    drop(ask); // closes its stdin: the server exits
+    child.wait()?;
+    Ok(samples)
+}
+
+/// Rollout sizes of the resume scenario: (records, JSON key, table name).
+const RESUME_SIZES: [(usize, &str, &str); 3] = [
+    (
+        200,
+        "resume_200_first_request_ms",
+        "resume 200 records → first request",
+    ),
+    (
+        2_000,
+        "resume_2000_first_request_ms",
+        "resume 2,000 records → first request",
+    ),
+    (
+        20_000,
+        "resume_20000_first_request_ms",
+        "resume 20,000 records → first request",
+    ),
+];
+
+/// A synthetic rollout of `records` lines for thread `id`: `session_meta`, then per
+/// exchange a user message, an assistant message (~150-byte texts) and a `token_count`
+/// event. Returns the text and the number of `response_item`s.
+fn synthetic_rollout(id: &str, cwd: &Path, records: usize) -> (String, usize) {
+    let timestamp = |n: usize| format!("2026-01-15T10:00:{:02}.{:03}Z", n / 1000, n % 1000);
+    let line = |n: usize, kind: &str, payload: Value| {
+        json!({"timestamp": timestamp(n), "type": kind, "payload": payload}).to_string() + "\n"
+    };
+    let mut text = line(
+        0,
+        "session_meta",
+        json!({
+            "id": id,
+            "timestamp": timestamp(0),
+            "cwd": cwd,
+            "originator": "codex_exec",
+            "cli_version": env!("CARGO_PKG_VERSION"),
+            "instructions": null,
+            "source": "exec",
+            "model_provider": "mock",
+        }),
+    );
+    let mut items = 0;
+    let (mut input_total, mut output_total) = (0u64, 0u64);
+    for n in 1..records {
+        let exchange = (n - 1) / 3;
+        let record = match (n - 1) % 3 {
+            0 => {
+                items += 1;
+                let question = format!(
+                    "[hist {exchange}] Could you look at src/module_{exchange}.rs and explain \
+                     why the parser rejects trailing commas in nested arrays? Keep it short."
+                );
+                line(
+                    n,
+                    "response_item",
+                    json!({"type": "message", "role": "user",
+                           "content": [{"type": "input_text", "text": question}]}),
+                )
+            }
+            1 => {
+                items += 1;
+                let answer = format!(
+                    "[hist {exchange}] The parser in module_{exchange} treats a comma as a \
+                     separator only, so `[1, [2,],]` fails; accept an optional comma before `]`."
+                );
+                line(
+                    n,
+                    "response_item",
+                    json!({"type": "message", "role": "assistant", "id": format!("msg_{exchange}"),
+                           "content": [{"type": "output_text", "text": answer}]}),
+                )
+            }
+            _ => {
+                input_total += 1_200 + 80 * exchange as u64;
+                output_total += 60;
+                let usage = |input: u64, output: u64| {
+                    json!({"input_tokens": input, "cached_input_tokens": 0,
+                           "output_tokens": output, "reasoning_output_tokens": 0,
+                           "total_tokens": input + output})
+                };
+                line(
+                    n,
+                    "event_msg",
+                    json!({"type": "token_count", "info": {
+                        "total_token_usage": usage(input_total, output_total),
+                        "last_token_usage": usage(1_200 + 80 * exchange as u64, 60),
+                        "model_context_window": null}, "rate_limits": null}),
+                )
+            }
+        };
+        text.push_str(&record);
+    }
+    (text, items)
+}
+
+/// Per size of [`RESUME_SIZES`]: spawn → head of the first request (ms) of
+/// `codex exec --json resume <id> "next"`. The rollout is rewritten before every run
+/// (a resumed run appends to it).
+fn measure_resume(codex: &Path, work: &Path, repo: &Path, iters: usize) -> Result<Vec<Vec<f64>>> {
+    let mock = MockServer::start_with_fallback(Vec::new(), message_reply("Hello from the mock"))?;
+    let bench = Bench::new(codex, work, "resume", repo, &mock)?;
+    let day = bench.home.join("sessions/2026/01/15");
+    fs::create_dir_all(&day)?;
+    let mut figures = Vec::new();
+    for (records, _, _) in RESUME_SIZES {
+        let id = uuid::Uuid::now_v7().hyphenated().to_string();
+        let (text, items) = synthetic_rollout(&id, repo, records);
+        let path = day.join(format!("rollout-2026-01-15T10-00-00-{id}.jsonl"));
+        let mut samples = Vec::new();
+        for i in 0..WARMUP + iters {
+            fs::write(&path, &text)?;
+            let before = mock.response_requests().len();
+            let run = bench.run_args(&["resume", &id, "next"])?;
+            let requests = mock.response_requests();
+            let request = requests
+                .get(before)
+                .context("the resumed run made no model request")?;
+            let input = request.input();
+            let replayed = input
+                .iter()
+                .filter(|item| item.to_string().contains("[hist "))
+                .count();
+            let last_is_next = input
+                .last()
+                .is_some_and(|item| item.to_string().contains("\"next\""));
+            if replayed != items || input.len() != items + 1 || !last_is_next {
+                bail!(
+                    "resume of {records} records: the request has {} input items \
+                     ({replayed} from the rollout), expected {items} + the prompt",
+                    input.len()
+                );
+            }
+            if i >= WARMUP {
+                samples.push(ms(request.received_at.saturating_duration_since(run.start)));
+            }
+        }
+        fs::remove_file(&path)?;
+        figures.push(samples);
+    }
+    Ok(figures)
+}
+
 /// Tool steps in the tool-step scenario.
 const TOOL_STEPS: usize = 20;
 
@@ -495,6 +931,7 @@ fn tool_steps_turn() -> Vec<Reply> {
     replies
 }
 
+/// 2,000,000 bytes of ASCII text.
 fn big_answer() -> String {
     let words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod ";
     words.repeat(BIG_ANSWER_BYTES / words.len() + 1)[..BIG_ANSWER_BYTES].to_string()
@@ -548,11 +985,11 @@ fn parse_args() -> Result<Option<PathBuf>> {
     Ok(json_out)
 }
 
-/// The `codex` binary of this example's profile (`target/<profile>/codex`). Built with
-/// cargo when it is missing or older than this example, and always brought up to date
-/// when the example runs under `cargo run` (a no-op when it is fresh): cargo does not
-/// rebuild binaries for examples.
-fn locate_codex() -> Result<PathBuf> {
+/// The `codex` and `mcp-test-server` binaries of this example's profile
+/// (`target/<profile>/`). Built with cargo when one is missing or older than this
+/// example, and always brought up to date when the example runs under `cargo run` (a
+/// no-op when they are fresh): cargo does not rebuild binaries for examples.
+fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
     let exe = std::env::current_exe().context("cannot locate this example")?;
     // target/<profile>/examples/bench → target/<profile>
     let profile_dir = exe
@@ -567,16 +1004,19 @@ fn locate_codex() -> Result<PathBuf> {
         )?;
     }
     let codex = profile_dir.join(format!("codex{}", std::env::consts::EXE_SUFFIX));
+    let server = profile_dir.join(format!("mcp-test-server{}", std::env::consts::EXE_SUFFIX));
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let stale = match (modified(&codex), modified(&exe)) {
-        (Some(bin), Some(example)) => bin < example,
-        _ => true,
-    };
+    let stale = [&codex, &server]
+        .iter()
+        .any(|bin| match (modified(bin), modified(&exe)) {
+            (Some(bin), Some(example)) => bin < example,
+            _ => true,
+        });
     let under_cargo = std::env::var_os("CARGO");
     if stale || under_cargo.is_some() {
         let cargo = under_cargo.unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--bin", "codex"]);
+        build.args(["build", "--bin", "codex", "--bin", "mcp-test-server"]);
         // Drop what `cargo run` set for this example (CARGO_PKG_NAME, …): build scripts
         // that watch those variables would otherwise rerun and rebuild half the tree.
         for (name, _) in std::env::vars_os() {
@@ -601,10 +1041,14 @@ fn locate_codex() -> Result<PathBuf> {
         let status = build
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
-            .context("cannot run cargo to build the codex binary")?;
-        if !status.success() || !codex.exists() {
-            bail!("building {} failed ({status})", codex.display());
+            .context("cannot run cargo to build the codex and mcp-test-server binaries")?;
+        if !status.success() || !codex.exists() || !server.exists() {
+            bail!(
+                "building {} and {} failed ({status})",
+                codex.display(),
+                server.display()
+            );
         }
     }
-    Ok(codex)
+    Ok((codex, server))
 }

@@ -4,9 +4,11 @@
 //! of the last recorded turn. A torn or garbled line is skipped: a crash while
 //! appending must not make a thread unresumable.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::SessionError;
@@ -33,10 +35,18 @@ pub struct ResumedThread {
 
 /// One line, with the payload left unparsed until its kind is known.
 #[derive(Deserialize)]
-struct Line {
-    #[serde(rename = "type")]
-    kind: String,
-    payload: Value,
+struct Line<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+}
+
+/// The `type` of an `event_msg` payload.
+#[derive(Deserialize)]
+struct EventKind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
 }
 
 /// Read and replay the rollout at `path`.
@@ -71,9 +81,14 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
                 continue;
             }
         };
-        let payload = line.payload;
-        match line.kind.as_str() {
+        // Only the payloads that matter are parsed into trees; the rest (most
+        // `event_msg` records) are skipped without allocating.
+        let parse = |raw: &RawValue| serde_json::from_str::<Value>(raw.get()).ok();
+        match line.kind.as_ref() {
             "session_meta" if thread_id.is_none() => {
+                let Some(payload) = parse(line.payload) else {
+                    continue;
+                };
                 // 0.169 nests the meta under `meta`; classic has it flat.
                 let meta = payload.get("meta").unwrap_or(&payload);
                 thread_id = meta.get("id").and_then(Value::as_str).map(str::to_string);
@@ -83,20 +98,37 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            "response_item" => resumed.history.push(payload),
+            "response_item" => {
+                if let Some(payload) = parse(line.payload) {
+                    resumed.history.push(payload);
+                }
+            }
             "compacted" => {
-                if let Some(items) = payload.get("replacement_history").and_then(Value::as_array) {
-                    resumed.history = items.clone();
+                if let Some(Value::Array(items)) = parse(line.payload)
+                    .and_then(|mut p| p.get_mut("replacement_history").map(Value::take))
+                {
+                    resumed.history = items;
                 }
             }
             "turn_context" => {
+                let Some(payload) = parse(line.payload) else {
+                    continue;
+                };
                 if let Some(cwd) = payload.get("cwd").and_then(Value::as_str) {
                     resumed.cwd = Some(PathBuf::from(cwd));
                 }
                 resumed.sandbox_policy = payload.get("sandbox_policy").cloned();
             }
-            "event_msg" if payload.get("type").and_then(Value::as_str) == Some("token_count") => {
-                if let Some(total) = payload.pointer("/info/total_token_usage") {
+            "event_msg" => {
+                let is_token_count = serde_json::from_str::<EventKind<'_>>(line.payload.get())
+                    .is_ok_and(|event| event.kind == "token_count");
+                if !is_token_count {
+                    continue;
+                }
+                if let Some(total) = parse(line.payload)
+                    .as_ref()
+                    .and_then(|p| p.pointer("/info/total_token_usage"))
+                {
                     resumed.usage = usage_from(total);
                 }
             }
@@ -112,11 +144,12 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
 /// are parsed (for `--last`, which may look at many large rollouts).
 pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
     let text = std::fs::read_to_string(path).ok()?;
-    let meta: Line = serde_json::from_str(text.lines().next()?).ok()?;
-    if meta.kind != "session_meta" {
+    let first: Line = serde_json::from_str(text.lines().next()?).ok()?;
+    if first.kind != "session_meta" {
         return None;
     }
-    let meta = meta.payload.get("meta").unwrap_or(&meta.payload);
+    let payload: Value = serde_json::from_str(first.payload.get()).ok()?;
+    let meta = payload.get("meta").unwrap_or(&payload);
     let str_field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
     let provider = str_field(meta, "model_provider");
     let mut cwd = str_field(meta, "cwd");
@@ -128,9 +161,10 @@ pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
             serde_json::from_str::<Line>(line)
                 .ok()
                 .filter(|l| l.kind == "turn_context")
+                .and_then(|l| serde_json::from_str::<Value>(l.payload.get()).ok())
         });
     if let Some(turn) = last_turn {
-        cwd = str_field(&turn.payload, "cwd").or(cwd);
+        cwd = str_field(&turn, "cwd").or(cwd);
     }
     Some((provider, cwd.map(PathBuf::from)))
 }

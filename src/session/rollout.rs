@@ -23,6 +23,9 @@ use super::{SessionError, SESSIONS_DIR};
 
 /// Replaces the credential wherever it would appear in a line.
 const REDACTED: &str = "[REDACTED]";
+/// Credentials shorter than this are not redacted: real API keys are much
+/// longer, and replacing a short string (say `sk`) would corrupt ordinary text.
+const MIN_REDACTED_SECRET_CHARS: usize = 8;
 
 /// Local creation time of a new rollout, captured while the process is still
 /// single-threaded (the local offset is only knowable then).
@@ -108,7 +111,7 @@ impl RolloutRecorder {
     fn with_state(path: PathBuf, secret: Option<String>, materialized: bool) -> RolloutRecorder {
         RolloutRecorder {
             path,
-            secret: secret.filter(|s| !s.is_empty()),
+            secret: secret.filter(|s| s.chars().count() >= MIN_REDACTED_SECRET_CHARS),
             state: Mutex::new(State {
                 file: None,
                 materialized,
@@ -266,6 +269,23 @@ mod tests {
         assert!(rec
             .path
             .ends_with("sessions/2026/01/02/rollout-2026-01-02T03-04-05-abc.jsonl"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn short_credentials_do_not_corrupt_records() {
+        let dir = tempfile_dir();
+        let stamp = FileStamp {
+            dir: PathBuf::from("2026/01/02"),
+            stamp: "2026-01-02T03-04-05".into(),
+        };
+        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk".into()));
+        rec.record("session_meta", &json!({"id": "abc"}));
+        rec.record("event_msg", &json!({"type": "task_started"}));
+        rec.materialize();
+        let text = std::fs::read_to_string(rec.path.as_path()).unwrap();
+        assert!(text.contains("task_started"), "{text}");
+        assert!(!text.contains(REDACTED), "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

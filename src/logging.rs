@@ -1,5 +1,6 @@
-//! `tracing` on stderr: filter from `RUST_LOG` (default `error`), JSON lines when
-//! `LOG_FORMAT=json`, ANSI only on a terminal.
+//! `tracing` on stderr: filter from `RUST_LOG` (default `error`, minus `rmcp`,
+//! whose transport errors are reported as MCP startup/call failures already),
+//! JSON lines when `LOG_FORMAT=json`, ANSI only on a terminal.
 
 use std::io::IsTerminal;
 
@@ -8,7 +9,8 @@ use tracing_subscriber::EnvFilter;
 /// Install the global subscriber. Never fails the run: a bad filter falls back
 /// to the default.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error,rmcp=off"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

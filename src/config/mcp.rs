@@ -46,6 +46,17 @@ pub enum McpTransport {
         env_vars: Vec<String>,
         cwd: Option<PathBuf>,
     },
+    /// A streamable HTTP endpoint (MCP 2025-06-18). Environment variables are
+    /// resolved when the server is connected, not here.
+    StreamableHttp {
+        url: String,
+        /// Variable whose value is sent as `Authorization: Bearer <value>`.
+        bearer_token_env_var: Option<String>,
+        /// Static headers sent with every request.
+        http_headers: BTreeMap<String, String>,
+        /// Header name → variable name; skipped when the variable is unset.
+        env_http_headers: BTreeMap<String, String>,
+    },
 }
 
 /// The raw table; unknown keys are ignored like elsewhere in config.toml.
@@ -92,7 +103,7 @@ pub fn parse(
                 return Err(bad("`command` and `url` are mutually exclusive".to_string()))
             }
             (None, None) => return Err(bad("either `command` or `url` is required".to_string())),
-            (None, Some(_)) => {
+            (None, Some(url)) => {
                 if raw.args.is_some()
                     || raw.env.is_some()
                     || raw.env_vars.is_some()
@@ -103,9 +114,12 @@ pub fn parse(
                             .to_string(),
                     ));
                 }
-                return Err(ConfigError::Unsupported(format!(
-                    "MCP streamable HTTP servers (`mcp_servers.{name}.url`)"
-                )));
+                McpTransport::StreamableHttp {
+                    url: url.clone(),
+                    bearer_token_env_var: raw.bearer_token_env_var.clone(),
+                    http_headers: raw.http_headers.clone().unwrap_or_default(),
+                    env_http_headers: raw.env_http_headers.clone().unwrap_or_default(),
+                }
             }
             (Some(command), None) => {
                 if raw.bearer_token_env_var.is_some()
@@ -191,11 +205,24 @@ mod tests {
     }
 
     #[test]
-    fn http_is_not_supported_yet() {
-        let err = servers("[a]\nurl = \"http://x\"\n")
+    fn http_server_keys() {
+        let got = servers(
+            "[a]\nurl = \"http://x/mcp\"\nbearer_token_env_var = \"TOK\"\nhttp_headers = { A = \"b\" }\nenv_http_headers = { C = \"D\" }\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            got[0].transport,
+            McpTransport::StreamableHttp {
+                url: "http://x/mcp".to_string(),
+                bearer_token_env_var: Some("TOK".to_string()),
+                http_headers: BTreeMap::from([("A".to_string(), "b".to_string())]),
+                env_http_headers: BTreeMap::from([("C".to_string(), "D".to_string())]),
+            }
+        );
+        let err = servers("[a]\nurl = \"http://x\"\nargs = [\"y\"]\n")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.contains("not supported yet"), "{err}");
+        assert!(err.contains("not `url`"), "{err}");
     }
 }

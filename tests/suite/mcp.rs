@@ -493,22 +493,28 @@ fn sigint_during_startup_kills_servers() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Against the real `@modelcontextprotocol/server-everything` from npm
-/// (`scripts/test` installs it under tests/sdk; `MCP_EVERYTHING` overrides the path).
-#[test]
-fn reference_server_everything() -> anyhow::Result<()> {
+/// The real `@modelcontextprotocol/server-everything` from npm (`scripts/test`
+/// installs it under tests/sdk; `MCP_EVERYTHING` overrides the path).
+fn everything_command() -> anyhow::Result<PathBuf> {
     let command = std::env::var_os("MCP_EVERYTHING").map_or_else(
         || {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/sdk/node_modules/.bin/mcp-server-everything")
         },
-        std::path::PathBuf::from,
+        PathBuf::from,
     );
     anyhow::ensure!(
         command.exists(),
         "{} is missing: run `bash scripts/test` (it runs `npm ci` in tests/sdk) or set MCP_EVERYTHING",
         command.display()
     );
+    Ok(command)
+}
+
+/// Against the real `server-everything` over stdio.
+#[test]
+fn reference_server_everything() -> anyhow::Result<()> {
+    let command = everything_command()?;
     let env = TestEnv::new(vec![
         calls_reply(
             "resp_1",
@@ -605,5 +611,203 @@ fn override_disables_a_server() -> anyhow::Result<()> {
     assert_eq!(run.code(), Some(0), "{run}");
     let tools = advertised_tools(&env.requests()[0].json());
     assert!(!tools.iter().any(|t| t.starts_with("mcp__")), "{tools:?}");
+    Ok(())
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A child process killed (and reaped) on drop.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Against the real `server-everything` in its streamable HTTP mode, started
+/// by the test on a free port: initialize, `tools/list` and an echo call
+/// over HTTP.
+#[test]
+fn reference_server_everything_http() -> anyhow::Result<()> {
+    let command = everything_command()?;
+    let port = free_port()?;
+    let server = KillOnDrop(
+        std::process::Command::new(&command)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        anyhow::ensure!(
+            start.elapsed() < STEP_TIMEOUT,
+            "server-everything did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[("call_1", "mcp__everything__echo", json!({"message": "hi"}))],
+        ),
+        done_reply("resp_2"),
+    ])?;
+    env.write_config(
+        "",
+        &format!(
+            "\n[mcp_servers.everything]\nurl = \"http://127.0.0.1:{port}/mcp\"\nrequired = true\n"
+        ),
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    drop(server);
+    assert_eq!(run.code(), Some(0), "{run}");
+    let (_, events) = run.events()?;
+    let (_, completed) = call_pair(&events, "everything", "echo", json!({"message": "hi"}));
+    assert_eq!(completed["status"], "completed", "{completed}");
+    assert_eq!(completed["error"], Value::Null);
+    let requests = env.requests();
+    assert_eq!(call_output(&requests[1], "call_1")?, "Echo: hi");
+    let tools = advertised_tools(&requests[0].json());
+    assert!(
+        tools.contains(&"mcp__everything__echo".to_string()),
+        "{tools:?}"
+    );
+    Ok(())
+}
+
+/// A required HTTP server nobody listens on fails the run like a stdio one.
+#[test]
+fn required_http_server_on_closed_port_stops_the_run() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![done_reply("resp_1")])?;
+    let port = free_port()?;
+    env.write_config(
+        "",
+        &format!(
+            "\n[mcp_servers.gone]\nurl = \"http://127.0.0.1:{port}/mcp\"\nrequired = true\nstartup_timeout_sec = 5\n"
+        ),
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    assert!(
+        run.stderr
+            .contains("required MCP servers failed to initialize: gone: "),
+        "{run}"
+    );
+    assert!(run.stderr.contains("Connection refused"), "{run}");
+    assert!(env.requests().is_empty());
+    Ok(())
+}
+
+/// An optional HTTP server that cannot start is a warning item; the run goes
+/// on without its tools and `rmcp`'s own error log stays off stderr.
+#[test]
+fn optional_http_server_failure_is_not_fatal() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![done_reply("resp_1")])?;
+    let port = free_port()?;
+    env.write_config(
+        "",
+        &format!("\n[mcp_servers.gone]\nurl = \"http://127.0.0.1:{port}/mcp\"\n"),
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    assert!(!run.stderr.contains("rmcp"), "{run}");
+    let (_, events) = run.events()?;
+    let warnings = item_events(&events, "error");
+    assert_eq!(warnings.len(), 1, "{events:#?}");
+    let message = warnings[0]["item"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("gone"), "{message}");
+    let tools = advertised_tools(&env.requests()[0].json());
+    assert!(!tools.iter().any(|t| t.starts_with("mcp__")), "{tools:?}");
+    Ok(())
+}
+
+/// The bearer token, static headers and env headers (set ones only) are sent
+/// on the first request; the fake server then answers 500, so the required
+/// server fails.
+#[test]
+fn http_server_headers_and_bearer_token() -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let head = std::thread::spawn(move || -> anyhow::Result<String> {
+        let (mut stream, _) = listener.accept()?;
+        stream.set_read_timeout(Some(STEP_TIMEOUT))?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut chunk)?;
+            anyhow::ensure!(n > 0, "connection closed before the request head");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        stream.write_all(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )?;
+        Ok(String::from_utf8_lossy(&buf).to_lowercase())
+    });
+    let env = TestEnv::new(vec![done_reply("resp_1")])?;
+    env.write_config(
+        "",
+        &format!(
+            "\n[mcp_servers.h]\nurl = \"http://127.0.0.1:{port}/mcp\"\nrequired = true\n\
+             bearer_token_env_var = \"H_TOKEN\"\nhttp_headers = {{ \"X-Static\" = \"v\" }}\n\
+             env_http_headers = {{ \"X-From-Env\" = \"H_HEADER\", \"X-Unset\" = \"H_UNSET\" }}\n"
+        ),
+    )?;
+    let run = env
+        .exec()
+        .env("H_TOKEN", "sekrit")
+        .env("H_HEADER", "from-env")
+        .args(["--json", "go"])
+        .run()?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("required MCP servers failed to initialize: h: "),
+        "{run}"
+    );
+    let head = head
+        .join()
+        .map_err(|_| anyhow::anyhow!("listener thread panicked"))??;
+    assert!(head.starts_with("post /mcp "), "{head}");
+    assert!(
+        head.contains("\r\nauthorization: bearer sekrit\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("\r\nx-static: v\r\n"), "{head}");
+    assert!(head.contains("\r\nx-from-env: from-env\r\n"), "{head}");
+    assert!(!head.contains("x-unset"), "{head}");
+    Ok(())
+}
+
+/// A bearer token variable that is not set fails that server with a reason
+/// naming the variable, before any connection.
+#[test]
+fn http_server_with_unset_bearer_variable_fails() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![done_reply("resp_1")])?;
+    env.write_config(
+        "",
+        "\n[mcp_servers.h]\nurl = \"http://127.0.0.1:1/mcp\"\nrequired = true\nbearer_token_env_var = \"H_MISSING_TOKEN\"\n",
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    assert!(
+        run.stderr.contains(
+            "required MCP servers failed to initialize: h: environment variable `H_MISSING_TOKEN` (bearer_token_env_var) is not set"
+        ),
+        "{run}"
+    );
+    assert!(env.requests().is_empty());
     Ok(())
 }

@@ -7,11 +7,13 @@
 //! `PR_SET_PDEATHSIG=SIGKILL`, and its group is SIGKILLed when the
 //! connections are shut down or dropped, and when its startup fails. Servers
 //! are not sandboxed; they get a minimal environment plus `env` / `env_vars`.
-//! Streamable HTTP servers are refused at config time (not supported yet).
+//! Streamable HTTP servers (`url`) are reached with `rmcp`'s reqwest client
+//! transport; their bearer token and env-derived headers are resolved when
+//! they are connected, so a missing variable fails just that server.
 
 mod naming;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,10 @@ use rmcp::model::{
     RawContent,
 };
 use rmcp::service::RunningService;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClientTransportConfig, StreamableHttpError,
+};
+use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{json, Map, Value};
 
@@ -51,7 +57,8 @@ struct Server {
     name: String,
     service: RunningService<RoleClient, ClientInfo>,
     tool_timeout: Duration,
-    group: GroupGuard,
+    /// The process group of a stdio server; `None` for HTTP servers.
+    group: Option<GroupGuard>,
 }
 
 /// A tool advertised to the model.
@@ -194,10 +201,14 @@ impl McpConnections {
         }
     }
 
-    /// Kill every server process group. Synchronous; dropping does the same.
+    /// Kill every server process group and close every HTTP session.
+    /// Synchronous; dropping does the same.
     pub fn shutdown(&self) {
         for server in &self.servers {
-            kill_group(server.group.0);
+            match &server.group {
+                Some(group) => kill_group(group.0),
+                None => server.service.cancellation_token().cancel(),
+            }
         }
     }
 }
@@ -226,13 +237,104 @@ async fn start_server(
 }
 
 async fn connect(config: &McpServerConfig) -> Result<(Server, Vec<rmcp::model::Tool>), String> {
-    let McpTransport::Stdio {
-        command,
-        args,
-        env,
-        env_vars,
-        cwd,
-    } = &config.transport;
+    let info = ClientInfo {
+        protocol_version: Default::default(),
+        capabilities: ClientCapabilities::default(),
+        client_info: Implementation {
+            name: CLIENT_NAME.to_string(),
+            title: None,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            icons: None,
+            website_url: None,
+        },
+    };
+    let (service, group) = match &config.transport {
+        McpTransport::Stdio {
+            command,
+            args,
+            env,
+            env_vars,
+            cwd,
+        } => {
+            let (stdout, stdin, group) = spawn_stdio(command, args, env, env_vars, cwd.as_deref())?;
+            // On failure `group` is dropped here, killing the server.
+            let service = info.serve((stdout, stdin)).await.map_err(handshake_error)?;
+            (service, Some(group))
+        }
+        McpTransport::StreamableHttp {
+            url,
+            bearer_token_env_var,
+            http_headers,
+            env_http_headers,
+        } => {
+            let transport = http_transport(
+                url,
+                bearer_token_env_var.as_deref(),
+                http_headers,
+                env_http_headers,
+            )?;
+            let service = info.serve(transport).await.map_err(handshake_error)?;
+            (service, None)
+        }
+    };
+    let tools = service
+        .list_all_tools()
+        .await
+        .map_err(|err| format!("failed to list tools: {err}"))?;
+    Ok((
+        Server {
+            name: config.name.clone(),
+            service,
+            tool_timeout: config.tool_timeout,
+            group,
+        },
+        tools,
+    ))
+}
+
+/// Why `initialize` failed, without `rmcp`'s transport type names: for a
+/// transport error, what was being done and the error's source chain.
+fn handshake_error(err: rmcp::service::ClientInitializeError) -> String {
+    use rmcp::service::ClientInitializeError;
+    let detail = match &err {
+        ClientInitializeError::TransportError { error, context } => {
+            // The HTTP client's error is not marked as the source: walk it.
+            let inner: &(dyn std::error::Error + 'static) = match error
+                .error
+                .downcast_ref::<StreamableHttpError<reqwest::Error>>()
+            {
+                Some(StreamableHttpError::Client(err)) => err,
+                _ => &*error.error,
+            };
+            let mut text = format!("{context}: {inner}");
+            let mut source = inner.source();
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+        other => other.to_string(),
+    };
+    format!("handshaking with MCP server failed: {detail}")
+}
+
+/// Spawn a stdio server in its own process group; its pipes and the guard
+/// that kills the group.
+fn spawn_stdio(
+    command: &str,
+    args: &[String],
+    env: &BTreeMap<String, String>,
+    env_vars: &[String],
+    cwd: Option<&std::path::Path>,
+) -> Result<
+    (
+        tokio::process::ChildStdout,
+        tokio::process::ChildStdin,
+        GroupGuard,
+    ),
+    String,
+> {
     let mut cmd = tokio::process::Command::new(command);
     cmd.args(args)
         .env_clear()
@@ -272,34 +374,65 @@ async fn connect(config: &McpServerConfig) -> Result<(Server, Vec<rmcp::model::T
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    let info = ClientInfo {
-        protocol_version: Default::default(),
-        capabilities: ClientCapabilities::default(),
-        client_info: Implementation {
-            name: CLIENT_NAME.to_string(),
-            title: None,
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            icons: None,
-            website_url: None,
-        },
+    Ok((stdout, stdin, group))
+}
+
+/// The streamable HTTP transport for `url`: `http_headers` verbatim,
+/// `env_http_headers` whose variables are set, and the bearer token (whose
+/// variable must be set and non-empty).
+fn http_transport(
+    url: &str,
+    bearer_token_env_var: Option<&str>,
+    http_headers: &BTreeMap<String, String>,
+    env_http_headers: &BTreeMap<String, String>,
+) -> Result<StreamableHttpClientTransport<reqwest::Client>, String> {
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    let mut headers = HeaderMap::new();
+    let mut insert = |name: &str, value: &str| -> Result<(), String> {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("invalid HTTP header name `{name}`"))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| format!("invalid value for HTTP header `{name}`"))?;
+        headers.insert(header, value);
+        Ok(())
     };
-    let service = info
-        .serve((stdout, stdin))
-        .await
-        .map_err(|err| format!("handshaking with MCP server failed: {err}"))?;
-    let tools = service
-        .list_all_tools()
-        .await
-        .map_err(|err| format!("failed to list tools: {err}"))?;
-    Ok((
-        Server {
-            name: config.name.clone(),
-            service,
-            tool_timeout: config.tool_timeout,
-            group,
-        },
-        tools,
-    ))
+    for (name, value) in http_headers {
+        insert(name, value)?;
+    }
+    for (name, var) in env_http_headers {
+        if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            insert(name, &value)?;
+        }
+    }
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url);
+    if let Some(var) = bearer_token_env_var {
+        match std::env::var(var) {
+            Ok(token) if !token.trim().is_empty() => {
+                if HeaderValue::from_str(&format!("Bearer {token}")).is_err() {
+                    return Err(format!(
+                        "the bearer token in `{var}` contains characters not allowed in a header"
+                    ));
+                }
+                config = config.auth_header(token);
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "environment variable `{var}` (bearer_token_env_var) is empty"
+                ))
+            }
+            Err(_) => {
+                return Err(format!(
+                    "environment variable `{var}` (bearer_token_env_var) is not set"
+                ))
+            }
+        }
+    }
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .connect_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+    Ok(StreamableHttpClientTransport::with_client(client, config))
 }
 
 /// The text the model gets for an answered call: the text parts joined with

@@ -39,7 +39,7 @@ impl Emitter {
         if let (Some(rec), ThreadEvent::ItemCompleted { item }) = (&self.recorder, &event) {
             match &item.details {
                 ItemDetails::AgentMessage { text } => {
-                    rec.record_event("agent_message", serde_json::json!({"message": text}));
+                    rec.record_agent_message(text);
                 }
                 ItemDetails::Reasoning { text } => {
                     rec.record_event("agent_reasoning", serde_json::json!({"text": text}));

@@ -21,6 +21,23 @@ use time::OffsetDateTime;
 
 use super::{SessionError, SESSIONS_DIR};
 
+/// One rollout line: `{"timestamp","type","payload"}`.
+#[derive(serde::Serialize)]
+struct RecordLine<'a, P: serde::Serialize> {
+    timestamp: String,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    payload: &'a P,
+}
+
+/// The payload of an `agent_message` event, borrowed from the message.
+#[derive(serde::Serialize)]
+struct AgentMessagePayload<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: &'a str,
+}
+
 /// Replaces the credential wherever it would appear in a line.
 const REDACTED: &str = "[REDACTED]";
 /// Credentials shorter than this are not redacted: real API keys are much
@@ -149,6 +166,20 @@ impl RolloutRecorder {
         self.record("event_msg", &payload);
     }
 
+    /// Record an `agent_message` event without copying the message twice.
+    pub fn record_agent_message(&self, message: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.last_agent_message = Some(message.to_string());
+        }
+        self.record(
+            "event_msg",
+            &AgentMessagePayload {
+                kind: "agent_message",
+                message,
+            },
+        );
+    }
+
     /// The last recorded `agent_message`, taken (for `task_complete`).
     pub fn take_last_agent_message(&self) -> Option<String> {
         self.state
@@ -158,9 +189,16 @@ impl RolloutRecorder {
     }
 
     /// Record one line of any kind.
-    pub fn record(&self, kind: &str, payload: &Value) {
-        let line = json!({"timestamp": timestamp_now(), "type": kind, "payload": payload});
-        let mut line = line.to_string();
+    pub fn record<P: serde::Serialize>(&self, kind: &str, payload: &P) {
+        // Serialised from borrowed parts: a multi-megabyte payload is not copied.
+        let record = RecordLine {
+            timestamp: timestamp_now(),
+            kind,
+            payload,
+        };
+        let Ok(mut line) = serde_json::to_string(&record) else {
+            return;
+        };
         if let Some(secret) = &self.secret {
             if line.contains(secret.as_str()) {
                 line = line.replace(secret.as_str(), REDACTED);

@@ -111,6 +111,8 @@ pub struct Config {
     pub view_image: bool,
     /// Parsed `--output-schema`.
     pub output_schema: Option<JsonValue>,
+    /// `--thread-source`: where the thread comes from (recorded in `session_meta`).
+    pub thread_source: Option<String>,
     /// Originator header value (`codex_exec` unless overridden).
     pub originator: String,
     /// `notify` program.
@@ -172,6 +174,41 @@ impl Config {
                 )));
             }
             tracing::debug!(keys = ?ignored, "ignoring unknown config keys");
+        }
+
+        // Keys that change behaviour in the reference but not (yet) here: say so
+        // rather than accept them silently.
+        for (key, set) in [
+            (
+                "show_raw_agent_reasoning",
+                toml_cfg.show_raw_agent_reasoning == Some(true),
+            ),
+            (
+                "model_context_window",
+                toml_cfg.model_context_window.is_some(),
+            ),
+            (
+                "model_max_output_tokens",
+                toml_cfg.model_max_output_tokens.is_some(),
+            ),
+            (
+                "model_auto_compact_token_limit",
+                toml_cfg.model_auto_compact_token_limit.is_some(),
+            ),
+            (
+                "forced_login_method",
+                toml_cfg.forced_login_method.is_some(),
+            ),
+            (
+                "forced_chatgpt_workspace_id",
+                toml_cfg.forced_chatgpt_workspace_id.is_some(),
+            ),
+        ] {
+            if set {
+                warnings.push(format!(
+                    "config key `{key}` is not supported by this runner and has no effect"
+                ));
+            }
         }
 
         let profile_name = profile_name.or_else(|| toml_cfg.profile.clone());
@@ -295,6 +332,7 @@ impl Config {
             web_search,
             view_image,
             output_schema,
+            thread_source: args.thread_source.clone(),
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
                 .unwrap_or_else(|| "codex_exec".to_string()),
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),

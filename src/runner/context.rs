@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::runner::tools::apply_patch;
+use crate::runner::tools::prefix_at_boundary;
 use crate::sandbox::SandboxPolicy;
 
 /// Our own base instructions (not a compatibility surface; SPEC §19.4).
@@ -204,7 +205,7 @@ fn project_docs(config: &Config) -> Option<String> {
         else {
             continue;
         };
-        let text = truncate_to_bytes(&text, remaining);
+        let text = prefix_at_boundary(&text, remaining);
         remaining -= text.len();
         parts.push(text.to_string());
     }
@@ -214,17 +215,6 @@ fn project_docs(config: &Config) -> Option<String> {
 fn read_non_empty(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     (!text.trim().is_empty()).then_some(text)
-}
-
-fn truncate_to_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// The nearest ancestor of `cwd` (inclusive) that contains a `.git` entry.

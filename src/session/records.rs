@@ -25,6 +25,9 @@ pub fn session_meta(
         "source": "exec",
         "model_provider": config.provider.id,
     });
+    if let Some(source) = &config.thread_source {
+        meta["thread_source"] = json!(source);
+    }
     if let Some(info) = context::git_root(&config.cwd).and_then(|root| git::info(&root)) {
         meta["git"] = info;
     }

@@ -59,6 +59,25 @@ fn unknown_config_key_is_ignored() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A known key this runner does not honour yields a warning item naming it,
+/// and the run goes on.
+#[test]
+fn unhonoured_key_is_reported() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![message_reply("ok")])?;
+    env.write_config("model_context_window = 1000", "")?;
+    let run = env.exec().args(["--json", "hi"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let (_, events) = run.events()?;
+    assert_eq!(
+        events[1],
+        error_item(
+            "item_0",
+            "config key `model_context_window` is not supported by this runner and has no effect"
+        )
+    );
+    Ok(())
+}
+
 /// `--strict-config` turns an unknown key into an error naming it.
 #[test]
 fn strict_config_rejects_unknown_key() -> anyhow::Result<()> {

@@ -140,14 +140,42 @@ fn color_always_emits_ansi() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `NO_COLOR=1` with the default `--color auto` emits no ANSI escapes.
+/// With the default `--color auto` on a real terminal (`script` provides a pty),
+/// the transcript is coloured, and `NO_COLOR=1` turns the colour off.
 #[test]
 fn no_color_env_disables_auto_color() -> anyhow::Result<()> {
-    let env = TestEnv::new(vec![answer_reply("plain")])?;
-    let run = env.exec().env("NO_COLOR", "1").arg("hi").run()?;
-    assert_eq!(run.code(), Some(0), "{run}");
-    assert!(!run.stderr.contains("\u{1b}["), "{run}");
-    assert_eq!(run.stdout, "plain\n");
+    let transcript = |no_color: bool| -> anyhow::Result<String> {
+        let env = TestEnv::new(vec![answer_reply("plain")])?;
+        let line = format!("{} exec hi </dev/null", env!("CARGO_BIN_EXE_codex"));
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &env.home)
+            .env("CODEX_HOME", &env.codex_home)
+            .env("CODEX_API_KEY", TEST_API_KEY)
+            .env("TERM", "xterm")
+            .current_dir(&env.work)
+            .stdin(std::process::Stdio::null());
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output()?;
+        anyhow::ensure!(out.status.success(), "script failed: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        anyhow::ensure!(text.contains("plain"), "{text}");
+        Ok(text)
+    };
+    // Colour is an SGR sequence (`ESC [ <digits;> m`); the spinner's line
+    // clearing (`ESC [ 2K`) is not colour.
+    let has_sgr = |text: &str| {
+        text.split("\u{1b}[").skip(1).any(|rest| {
+            let params = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ';');
+            params.starts_with('m')
+        })
+    };
+    assert!(has_sgr(&transcript(false)?), "a terminal gets colour");
+    assert!(!has_sgr(&transcript(true)?), "NO_COLOR disables it");
     Ok(())
 }
 

@@ -63,6 +63,17 @@ fn run_ok(env: &TestEnv, args: &[&str]) -> anyhow::Result<(String, Vec<Value>)> 
     run.events()
 }
 
+/// `--thread-source` (passed by the SDK) is recorded in `session_meta`.
+#[test]
+fn thread_source_is_recorded() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![answer("a1", 80, 20)])?;
+    run_ok(&env, &["--thread-source", "sdk-test", "q1"])?;
+    let files = rollouts(&env.codex_home);
+    let records = records(&files[0])?;
+    assert_eq!(records[0]["payload"]["thread_source"], "sdk-test");
+    Ok(())
+}
+
 /// A run writes exactly one rollout in the dated directory, `session_meta` first,
 /// then the initial context, turn records, messages and token counts.
 #[test]

@@ -43,6 +43,8 @@ mod plan;
 mod shell;
 mod view_image;
 
+pub(crate) use shell::prefix_at_boundary;
+
 use std::path::PathBuf;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};

@@ -82,7 +82,8 @@ pub fn token_count(bytes: usize) -> usize {
     bytes.div_ceil(BYTES_PER_TOKEN)
 }
 
-fn prefix_at_boundary(text: &str, max: usize) -> &str {
+/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
+pub(crate) fn prefix_at_boundary(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }

@@ -42,6 +42,8 @@ mod spec;
 mod step;
 mod unified;
 
+pub(crate) use format::prefix_at_boundary;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -418,17 +418,23 @@ fn use_color(arg: ColorArg) -> bool {
 }
 
 /// Keep large buffers (a multi-megabyte answer is parsed, copied and serialised
-/// once each) on the heap instead of a fresh `mmap` per allocation: each new
-/// mapping is zero-filled page by page, which dominated streaming a big answer.
+/// a few times) on the heap instead of a fresh `mmap` per allocation, and keep
+/// freed heap memory instead of returning it at once: each new mapping, and
+/// each page given back and taken again, is zero-filled page by page, which
+/// dominated streaming a big answer.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         /// Allocations below this size come from the heap (glibc's default is 128 KiB).
         const MMAP_THRESHOLD_BYTES: libc::c_int = 64 << 20;
+        /// Free memory at the top of the heap is given back to the kernel only
+        /// beyond this size (glibc's default is 128 KiB).
+        const TRIM_THRESHOLD_BYTES: libc::c_int = 64 << 20;
         // SAFETY: `mallopt` only changes allocator tuning; it is called before any
         // other thread exists, and a rejected setting leaves the defaults in place.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES);
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod emitter;
 pub mod events;
+mod history;
 pub mod images;
 pub mod model;
 mod thread;

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::emitter::Emitter;
 use super::events::{ThreadError, ThreadEvent, Usage};
+use super::history::History;
 use super::model::{catalog, ModelClient, RequestTemplate};
 use super::tools::mcp::McpConnections;
 use super::tools::{ToolRegistry, TurnTools};
@@ -79,19 +80,19 @@ impl AgentThread {
             let (mut history, mut usage, mut env_update) = match resumed {
                 Some(resumed) => {
                     let changed = records::environment_changed(&resumed, &config);
-                    (resumed.history, resumed.usage, changed)
+                    (History::from_raw(resumed.history), resumed.usage, changed)
                 }
                 None => {
-                    let items = context::initial_items(&config, &local_date);
                     if let Some(rec) = recorder {
                         let now = crate::session::timestamp_now();
                         rec.record(
                             "session_meta",
                             &records::session_meta(&config, &id, &now, &base_instructions),
                         );
-                        rec.record_items(&items);
                     }
-                    (items, Usage::default(), false)
+                    let mut history = History::default();
+                    history.extend(&context::initial_items(&config, &local_date), recorder);
+                    (history, Usage::default(), false)
                 }
             };
             let template =
@@ -112,13 +113,13 @@ impl AgentThread {
                                 serde_json::json!({"turn_id": turn_id, "model_context_window": null}),
                             );
                             rec.record("turn_context", &records::turn_context(&config));
-                            rec.record_items(env_message.as_slice());
-                            rec.record_items(&items);
+                        }
+                        history.extend(&env_message, recorder);
+                        history.extend(&items, recorder);
+                        if let Some(rec) = recorder {
                             rec.record_event("user_message", records::user_message(&items));
                             rec.materialize();
                         }
-                        history.extend(env_message);
-                        history.extend(items);
                         let turn = Turn {
                             client: &client,
                             template: &template,
@@ -148,11 +149,7 @@ impl AgentThread {
                             (Some(_), Ok(())) | (None, _) => {}
                         }
                         if let Some(rec) = recorder {
-                            let last = rec.take_last_agent_message();
-                            rec.record_event(
-                                "task_complete",
-                                serde_json::json!({"turn_id": turn_id, "last_agent_message": last}),
-                            );
+                            rec.record_task_complete(&turn_id);
                         }
                         match outcome {
                             Ok(()) => emitter.send(ThreadEvent::TurnCompleted { usage }),

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::emitter::Emitter;
 use super::events::{ItemDetails, Usage};
+use super::history::History;
 use super::model::client::{stream_error, STREAM_CLOSED_MESSAGE};
 use super::model::error::backoff;
 use super::model::sse::Failure;
@@ -50,7 +51,7 @@ impl Turn<'_> {
     /// appending everything it produces. Adds each request's usage to `usage`.
     pub async fn run(
         &self,
-        history: &mut Vec<Value>,
+        history: &mut History,
         usage: &mut Usage,
         turn_tools: &mut TurnTools,
     ) -> Result<(), ModelError> {
@@ -58,7 +59,7 @@ impl Turn<'_> {
         loop {
             let body = self
                 .template
-                .body(history)
+                .body(history.items())
                 .map_err(|err| ModelError::Fatal(format!("cannot serialise the request: {err}")))?;
             let sample = self.sample_with_retries(Bytes::from(body)).await?;
             if let Some(served) = &sample.served_model {
@@ -73,13 +74,10 @@ impl Turn<'_> {
             if let Some(u) = &sample.usage {
                 usage.add(u);
             }
-            if let Some(rec) = self.recorder {
-                rec.record_items(&sample.items);
-                if let Some(u) = &sample.usage {
-                    rec.record_event("token_count", records::token_count(usage, u));
-                }
+            history.extend(&sample.items, self.recorder);
+            if let (Some(rec), Some(u)) = (self.recorder, &sample.usage) {
+                rec.record_event("token_count", records::token_count(usage, u));
             }
-            history.extend(sample.items);
             if sample.calls.is_empty() {
                 return Ok(());
             }
@@ -89,16 +87,10 @@ impl Turn<'_> {
                 .await;
             let mut attachments = Vec::new();
             for result in results {
-                if let Some(rec) = self.recorder {
-                    rec.record_item(&result.output);
-                }
-                history.push(result.output);
+                history.push(&result.output, self.recorder);
                 attachments.extend(result.attachment);
             }
-            if let Some(rec) = self.recorder {
-                rec.record_items(&attachments);
-            }
-            history.extend(attachments);
+            history.extend(&attachments, self.recorder);
         }
     }
 

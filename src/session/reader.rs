@@ -21,8 +21,9 @@ pub struct ResumedThread {
     pub thread_id: String,
     /// The rollout file, appended to by the resumed run.
     pub path: PathBuf,
-    /// The conversation as recorded, initial context included.
-    pub history: Vec<Value>,
+    /// The conversation as recorded, initial context included, each item
+    /// as its JSON text.
+    pub history: Vec<Box<RawValue>>,
     /// Thread-cumulative usage so far.
     pub usage: Usage,
     /// The cwd of the last recorded turn (else of `session_meta`).
@@ -40,6 +41,13 @@ struct Line<'a> {
     kind: Cow<'a, str>,
     #[serde(borrow)]
     payload: &'a RawValue,
+}
+
+/// A `compacted` payload: newer builds carry the history that replaces
+/// everything before it.
+#[derive(Deserialize)]
+struct Compacted {
+    replacement_history: Option<Vec<Box<RawValue>>>,
 }
 
 /// The `type` of an `event_msg` payload.
@@ -98,14 +106,13 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
                     .and_then(Value::as_str)
                     .map(str::to_string);
             }
-            "response_item" => {
-                if let Some(payload) = parse(line.payload) {
-                    resumed.history.push(payload);
-                }
-            }
+            // Items are kept as the JSON text they were recorded as: they are
+            // only ever sent back, so they are never parsed into trees.
+            "response_item" => resumed.history.push(line.payload.to_owned()),
             "compacted" => {
-                if let Some(Value::Array(items)) = parse(line.payload)
-                    .and_then(|mut p| p.get_mut("replacement_history").map(Value::take))
+                if let Ok(Compacted {
+                    replacement_history: Some(items),
+                }) = serde_json::from_str(line.payload.get())
                 {
                     resumed.history = items;
                 }

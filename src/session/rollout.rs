@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -23,19 +24,29 @@ use super::{SessionError, SESSIONS_DIR};
 
 /// One rollout line: `{"timestamp","type","payload"}`.
 #[derive(serde::Serialize)]
-struct RecordLine<'a, P: serde::Serialize> {
+struct RecordLine<'a, P: serde::Serialize + ?Sized> {
     timestamp: String,
     #[serde(rename = "type")]
     kind: &'a str,
     payload: &'a P,
 }
 
-/// The payload of an `agent_message` event, borrowed from the message.
+/// The payload of an `agent_message` event: the message as a JSON string
+/// literal, serialised once and reused by `task_complete`.
 #[derive(serde::Serialize)]
 struct AgentMessagePayload<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    message: &'a str,
+    message: &'a RawValue,
+}
+
+/// The payload of a `task_complete` event.
+#[derive(serde::Serialize)]
+struct TaskCompletePayload<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    turn_id: &'a str,
+    last_agent_message: Option<&'a RawValue>,
 }
 
 /// Replaces the credential wherever it would appear in a line.
@@ -100,8 +111,8 @@ struct State {
     pending: Vec<u8>,
     /// Recording stopped after an error.
     failed: bool,
-    /// Text of the last `agent_message` recorded (for `task_complete`).
-    last_agent_message: Option<String>,
+    /// The last `agent_message` recorded, as a JSON string (for `task_complete`).
+    last_agent_message: Option<Box<RawValue>>,
 }
 
 impl RolloutRecorder {
@@ -139,16 +150,9 @@ impl RolloutRecorder {
         }
     }
 
-    /// Record a `response_item`.
-    pub fn record_item(&self, item: &Value) {
+    /// Record a `response_item` (a `Value`, or already serialised JSON).
+    pub fn record_item<P: serde::Serialize + ?Sized>(&self, item: &P) {
         self.record("response_item", item);
-    }
-
-    /// Record several `response_item`s.
-    pub fn record_items(&self, items: &[Value]) {
-        for item in items {
-            self.record_item(item);
-        }
     }
 
     /// Record an `event_msg` of type `kind` with `fields` (an object).
@@ -157,39 +161,47 @@ impl RolloutRecorder {
         if let (Some(map), Value::Object(fields)) = (payload.as_object_mut(), fields) {
             map.extend(fields);
         }
-        if kind == "agent_message" {
-            let text = payload.get("message").and_then(Value::as_str);
-            if let Ok(mut state) = self.state.lock() {
-                state.last_agent_message = text.map(str::to_string);
-            }
-        }
         self.record("event_msg", &payload);
     }
 
-    /// Record an `agent_message` event without copying the message twice.
+    /// Record an `agent_message` event. The message is escaped once: the
+    /// same JSON string goes into the `task_complete` that ends the turn.
     pub fn record_agent_message(&self, message: &str) {
-        if let Ok(mut state) = self.state.lock() {
-            state.last_agent_message = Some(message.to_string());
-        }
+        let Ok(literal) = serde_json::value::to_raw_value(message) else {
+            return;
+        };
         self.record(
             "event_msg",
             &AgentMessagePayload {
                 kind: "agent_message",
-                message,
+                message: &literal,
+            },
+        );
+        if let Ok(mut state) = self.state.lock() {
+            state.last_agent_message = Some(literal);
+        }
+    }
+
+    /// Record the `task_complete` of turn `turn_id`, with the turn's last
+    /// `agent_message` (if any).
+    pub fn record_task_complete(&self, turn_id: &str) {
+        let last = self
+            .state
+            .lock()
+            .ok()
+            .and_then(|mut s| s.last_agent_message.take());
+        self.record(
+            "event_msg",
+            &TaskCompletePayload {
+                kind: "task_complete",
+                turn_id,
+                last_agent_message: last.as_deref(),
             },
         );
     }
 
-    /// The last recorded `agent_message`, taken (for `task_complete`).
-    pub fn take_last_agent_message(&self) -> Option<String> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|mut s| s.last_agent_message.take())
-    }
-
     /// Record one line of any kind.
-    pub fn record<P: serde::Serialize>(&self, kind: &str, payload: &P) {
+    pub fn record<P: serde::Serialize + ?Sized>(&self, kind: &str, payload: &P) {
         // Serialised from borrowed parts: a multi-megabyte payload is not copied.
         let record = RecordLine {
             timestamp: timestamp_now(),

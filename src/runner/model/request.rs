@@ -1,6 +1,7 @@
 //! The Responses request body (SPEC §7.3).
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::catalog::ModelInfo;
@@ -26,7 +27,7 @@ pub struct RequestTemplate {
 struct Body<'a> {
     model: &'a str,
     instructions: &'a str,
-    input: &'a [Value],
+    input: &'a [Box<RawValue>],
     tools: &'a [Value],
     tool_choice: &'static str,
     parallel_tool_calls: bool,
@@ -86,7 +87,7 @@ impl RequestTemplate {
     }
 
     /// Serialise the body for this history.
-    pub fn body(&self, input: &[Value]) -> Result<Vec<u8>, serde_json::Error> {
+    pub fn body(&self, input: &[Box<RawValue>]) -> Result<Vec<u8>, serde_json::Error> {
         serde_json::to_vec(&Body {
             model: &self.model,
             instructions: &self.instructions,

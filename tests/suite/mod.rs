@@ -13,6 +13,7 @@ mod prompt_sources;
 mod request_shape;
 mod retries;
 mod sandbox;
+mod session_names;
 mod sessions;
 mod shell_tools;
 mod signals;

@@ -7,6 +7,7 @@ use super::git;
 use crate::config::Config;
 use crate::runner::context;
 use crate::runner::events::Usage;
+use crate::runner::model::rate_limits::RateLimitSnapshot;
 
 /// `session_meta`: the first line of a new rollout.
 pub fn session_meta(
@@ -46,13 +47,22 @@ pub fn turn_context(config: &Config) -> Value {
     })
 }
 
-/// The fields of a `token_count` event.
-pub fn token_count(total: &Usage, last: &Usage) -> Value {
-    json!({"info": {
-        "total_token_usage": usage(total),
-        "last_token_usage": usage(last),
-        "model_context_window": null,
-    }, "rate_limits": null})
+/// The fields of a `token_count` event: the thread total and the last
+/// response's usage (`info` is null when that response reported none), and a
+/// rate-limit snapshot (null when the response headers had none).
+pub fn token_count(
+    total: &Usage,
+    last: Option<&Usage>,
+    rate_limits: Option<&RateLimitSnapshot>,
+) -> Value {
+    let info = last.map(|last| {
+        json!({
+            "total_token_usage": usage(total),
+            "last_token_usage": usage(last),
+            "model_context_window": null,
+        })
+    });
+    json!({"info": info, "rate_limits": rate_limits})
 }
 
 fn usage(u: &Usage) -> Value {

@@ -33,3 +33,12 @@ pub fn records(path: &Path) -> Result<Vec<Value>> {
         .map(|line| serde_json::from_str(line).with_context(|| format!("bad line {line:?}")))
         .collect()
 }
+
+/// The payloads of the `event_msg` records of type `kind`, in order.
+pub fn event_payloads<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| r["type"] == "event_msg" && r["payload"]["type"] == kind)
+        .map(|r| &r["payload"])
+        .collect()
+}

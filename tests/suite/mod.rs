@@ -12,6 +12,7 @@ mod parallel_calls;
 mod prompt_sources;
 mod request_shape;
 mod retries;
+mod rollout_records;
 mod sandbox;
 mod session_names;
 mod sessions;

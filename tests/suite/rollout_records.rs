@@ -88,3 +88,141 @@ fn token_count_without_rate_limit_headers_is_null() -> anyhow::Result<()> {
     assert_eq!(counts[0]["rate_limits"], Value::Null);
     Ok(())
 }
+
+/// A reply in which the model makes one freeform `apply_patch` call.
+fn patch_reply(resp_id: &str, call_id: &str, patch: &str) -> Reply {
+    Reply::sse(vec![
+        ev::created(resp_id),
+        ev::custom_tool_call(call_id, "apply_patch", patch),
+        ev::completed(resp_id),
+    ])
+}
+
+/// A command, a patch and an MCP call each leave their end event in the
+/// rollout, keyed by call id, with the outcome (and nothing on stdout changes).
+#[test]
+fn tool_end_events_are_recorded() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[("call_cmd", "exec_command", json!({"cmd": "echo hi; exit 3"}))],
+        ),
+        patch_reply(
+            "resp_2",
+            "call_patch",
+            "*** Begin Patch\n*** Add File: hello.txt\n+hello\n*** Update File: README.md\n@@\n-old\n+new\n*** End Patch\n",
+        ),
+        calls_reply(
+            "resp_3",
+            &[("call_mcp", "mcp__echo__echo", json!({"text": "ping"}))],
+        ),
+        done_reply("resp_4"),
+    ])?;
+    env.write_file("README.md", "old\n")?;
+    env.write_config(
+        "",
+        &format!(
+            "\n[mcp_servers.echo]\ncommand = {:?}\n",
+            env!("CARGO_BIN_EXE_mcp-test-server")
+        ),
+    )?;
+    let run = env
+        .exec()
+        .args(["--json", "-s", "danger-full-access", "go"])
+        .run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let records = only_rollout(&env)?;
+
+    let ends = event_payloads(&records, "exec_command_end");
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    let end = ends[0];
+    assert_eq!(end["call_id"], "call_cmd");
+    assert_eq!(
+        end["command"],
+        json!(["/bin/bash", "-lc", "echo hi; exit 3"])
+    );
+    assert_eq!(end["cwd"], json!(env.work));
+    assert_eq!(end["exit_code"], 3);
+    assert_eq!(end["aggregated_output"], "hi\n");
+    assert_eq!(end["status"], "failed");
+    assert!(end["duration"]["secs"].is_u64(), "{end}");
+    assert!(end["duration"]["nanos"].is_u64(), "{end}");
+
+    let patches = event_payloads(&records, "patch_apply_end");
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    let patch = patches[0];
+    assert_eq!(patch["call_id"], "call_patch");
+    assert_eq!(patch["success"], true);
+    assert_eq!(patch["status"], "completed");
+    assert!(
+        patch["stdout"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("A hello.txt"),
+        "{patch}"
+    );
+    let readme = env.work.join("README.md").display().to_string();
+    let hello = env.work.join("hello.txt").display().to_string();
+    assert_eq!(
+        patch["changes"],
+        json!({
+            hello: {"type": "add"},
+            readme: {"type": "update", "move_path": null},
+        })
+    );
+
+    let calls = event_payloads(&records, "mcp_tool_call_end");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = calls[0];
+    assert_eq!(call["call_id"], "call_mcp");
+    assert_eq!(
+        call["invocation"],
+        json!({"server": "echo", "tool": "echo", "arguments": {"text": "ping"}})
+    );
+    assert_eq!(
+        call["result"]["Ok"]["content"],
+        json!([{"type": "text", "text": "ping"}])
+    );
+    assert!(call["duration"]["secs"].is_u64(), "{call}");
+
+    // The end events follow their calls' output items' calls, in call order.
+    let position = |kind: &str| {
+        records
+            .iter()
+            .position(|r| r["payload"]["type"] == kind)
+            .unwrap_or(usize::MAX)
+    };
+    assert!(position("exec_command_end") < position("patch_apply_end"));
+    assert!(position("patch_apply_end") < position("mcp_tool_call_end"));
+    Ok(())
+}
+
+/// Command output kept in `exec_command_end` is bounded (head and tail kept).
+#[test]
+fn exec_command_end_output_is_bounded() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[(
+                "call_big",
+                "exec_command",
+                json!({"cmd": "echo first; head -c 300000 /dev/zero | tr '\\0' x; echo; echo last", "max_output_tokens": 100}),
+            )],
+        ),
+        done_reply("resp_2"),
+    ])?;
+    let run = env
+        .exec()
+        .args(["--json", "-s", "danger-full-access", "go"])
+        .run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let records = only_rollout(&env)?;
+    let ends = event_payloads(&records, "exec_command_end");
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    let output = ends[0]["aggregated_output"].as_str().unwrap_or_default();
+    assert!(output.len() < 12_000, "{} bytes", output.len());
+    assert!(output.starts_with("first\n"), "{output:.40}");
+    assert!(output.ends_with("last\n"), "{output:.40}");
+    assert_eq!(ends[0]["exit_code"], 0);
+    Ok(())
+}

@@ -3,7 +3,9 @@
 //! interactive client writes when a thread is renamed. Each line is
 //! `{"id":"<thread uuid>","thread_name":"<name>","updated_at":"<RFC 3339>"}`;
 //! a later line for the same id replaces its earlier name. Torn or garbled
-//! lines are skipped. This runner only reads the index, it never writes it.
+//! lines are skipped. A thread the index does not know may still be named by
+//! a `thread_name_updated` event in its rollout. This runner only reads names,
+//! it never writes them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,33 +59,94 @@ fn current_names(codex_home: &Path) -> HashMap<String, String> {
 /// The rollout of the newest thread (by last modification of its rollout)
 /// currently named exactly `name`; with `cwd`, only threads whose latest
 /// recorded cwd is that directory (the `--last` rule).
+///
+/// The index decides first. Only when it yields no usable thread are the
+/// rollouts of threads the index does not know read for a
+/// `thread_name_updated` event (that costs reading them whole, so the common
+/// case does not pay it).
 pub fn find_by_name(codex_home: &Path, name: &str, cwd: Option<&Path>) -> NameMatch {
-    let ids: Vec<String> = current_names(codex_home)
-        .into_iter()
-        .filter(|(_, current)| current == name)
-        .map(|(id, _)| id)
-        .collect();
-    if ids.is_empty() {
-        return NameMatch::Missing;
+    let index = current_names(codex_home);
+    let files = rollout_files(codex_home);
+    let by_index = pick(
+        files.iter().map(|(_, path)| path),
+        |id, _| index.get(id).is_some_and(|current| current == name),
+        cwd,
+    );
+    if let NameMatch::Found(_) = by_index {
+        return by_index;
     }
+    let by_rollout = pick(
+        files.iter().map(|(_, path)| path),
+        |id, path| !index.contains_key(id) && renamed_in_rollout(path).as_deref() == Some(name),
+        cwd,
+    );
+    match (by_index, by_rollout) {
+        (_, NameMatch::Found(path)) => NameMatch::Found(path),
+        (NameMatch::OtherCwd, _) | (_, NameMatch::OtherCwd) => NameMatch::OtherCwd,
+        _ => NameMatch::Missing,
+    }
+}
+
+/// The first of `paths` (newest first) whose thread `named(id, path)` and
+/// whose latest cwd is `cwd` (any with `None`).
+fn pick<'p>(
+    paths: impl Iterator<Item = &'p PathBuf>,
+    named: impl Fn(&str, &Path) -> bool,
+    cwd: Option<&Path>,
+) -> NameMatch {
     let mut found = NameMatch::Missing;
-    for (_, path) in rollout_files(codex_home) {
-        let Some(file_id) = thread_id_of(&path) else {
+    for path in paths {
+        let Some(id) = thread_id_of(path) else {
             continue;
         };
-        if !ids.contains(&file_id) {
+        if !named(&id, path) {
             continue;
         }
         let Some(expected) = cwd else {
-            return NameMatch::Found(path);
+            return NameMatch::Found(path.clone());
         };
-        let last_cwd = summary(&path).and_then(|(_, cwd)| cwd);
+        let last_cwd = summary(path).and_then(|(_, cwd)| cwd);
         if last_cwd.as_deref() == Some(expected) {
-            return NameMatch::Found(path);
+            return NameMatch::Found(path.clone());
         }
         found = NameMatch::OtherCwd;
     }
     found
+}
+
+/// The `event_msg` that renames a thread inside its rollout.
+#[derive(Deserialize)]
+struct RenameEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    thread_name: Option<String>,
+}
+
+/// One rollout line, with the payload of interest.
+#[derive(Deserialize)]
+struct RenameLine {
+    #[serde(rename = "type")]
+    kind: String,
+    payload: RenameEvent,
+}
+
+/// The name the last `thread_name_updated` event of the rollout at `path`
+/// gave its thread (`None` without one, or when it cleared the name).
+fn renamed_in_rollout(path: &Path) -> Option<String> {
+    const KIND: &str = "thread_name_updated";
+    let text = std::fs::read_to_string(path).ok()?;
+    if !text.contains(KIND) {
+        return None;
+    }
+    text.lines()
+        .rev()
+        .filter(|line| line.contains(KIND))
+        .find_map(|line| {
+            serde_json::from_str::<RenameLine>(line)
+                .ok()
+                .filter(|l| l.kind == "event_msg" && l.payload.kind == KIND)
+        })
+        .and_then(|line| line.payload.thread_name)
 }
 
 /// The thread id at the end of a rollout file name
@@ -137,6 +200,25 @@ mod tests {
             Some("0199a213-81c0-7800-8aa1-bbab2a035a53")
         );
         assert_eq!(thread_id_of(Path::new("/x/rollout-short.jsonl")), None);
+    }
+
+    #[test]
+    fn rollout_rename_events_name_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        let text = concat!(
+            r#"{"timestamp":"t","type":"session_meta","payload":{"id":"x"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"thread_name_updated","thread_id":"x","thread_name":"first"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"thread_name_updated","thread_id":"x","thread_name":"second"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"thread_name_upd"#,
+        );
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(renamed_in_rollout(&path).as_deref(), Some("second"));
+        std::fs::write(&path, "{}\n").unwrap();
+        assert_eq!(renamed_in_rollout(&path), None);
     }
 
     #[test]

@@ -226,3 +226,46 @@ fn exec_command_end_output_is_bounded() -> anyhow::Result<()> {
     assert_eq!(ends[0]["exit_code"], 0);
     Ok(())
 }
+
+/// Secrets in the environment never reach the rollout: the API key variables
+/// (`CODEX_API_KEY` is the credential here, `OPENAI_API_KEY` just set) and a
+/// `*_TOKEN` variable that a command tries to echo, nor the credential when the
+/// model repeats it.
+#[test]
+fn environment_secrets_are_never_recorded() -> anyhow::Result<()> {
+    let codex_key = "sk-codex-secret-0123456789abcdef";
+    let openai_key = "sk-openai-secret-0123456789abcdef";
+    let token = "tok-service-secret-0123456789";
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[(
+                "call_echo",
+                "exec_command",
+                json!({"cmd": "echo \"k=$OPENAI_API_KEY c=$CODEX_API_KEY t=$MY_SERVICE_TOKEN end\""}),
+            )],
+        ),
+        message_reply(&format!("your key is {codex_key}")),
+    ])?;
+    let run = env
+        .exec()
+        .env("CODEX_API_KEY", codex_key)
+        .env("OPENAI_API_KEY", openai_key)
+        .env("MY_SERVICE_TOKEN", token)
+        .args(["--json", "-s", "danger-full-access", "go"])
+        .run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let files = rollouts(&env.codex_home);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0])?;
+    for secret in [codex_key, openai_key, token] {
+        assert!(!text.contains(secret), "{secret} recorded: {text}");
+    }
+    let records = records(&files[0])?;
+    let ends = event_payloads(&records, "exec_command_end");
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0]["aggregated_output"], "k= c= t= end\n");
+    let messages = event_payloads(&records, "agent_message");
+    assert_eq!(messages[0]["message"], "your key is [REDACTED]");
+    Ok(())
+}

@@ -146,3 +146,40 @@ fn unknown_thread_name_fails() -> anyhow::Result<()> {
     assert_eq!(env.requests().len(), 1);
     Ok(())
 }
+
+/// A `thread_name_updated` event in a rollout names a thread the index does
+/// not know; for a thread the index knows, the index wins.
+#[test]
+fn rollout_rename_event_names_a_thread() -> anyhow::Result<()> {
+    let env = TestEnv::with_fallback(vec![], message_reply("ok"))?;
+    let (first, _) = run_ok(&env, &["q1"])?;
+    let (second, _) = run_ok(&env, &["q2"])?;
+    let rename = |id: &str, name: &str| {
+        serde_json::json!({
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "type": "event_msg",
+            "payload": {"type": "thread_name_updated", "thread_id": id, "thread_name": name},
+        })
+        .to_string()
+    };
+    for (id, name) in [(&first, "from-rollout"), (&second, "ignored")] {
+        let file = rollouts(&env.codex_home)
+            .into_iter()
+            .find(|p| p.to_string_lossy().contains(id.as_str()))
+            .ok_or_else(|| anyhow::anyhow!("no rollout for {id}"))?;
+        let mut file = std::fs::OpenOptions::new().append(true).open(file)?;
+        writeln!(file, "{}", rename(id, name))?;
+    }
+    append_index(&env, &[name_line(&second, "from-index")])?;
+
+    let (resumed, _) = run_ok(&env, &["resume", "from-rollout", "hi"])?;
+    assert_eq!(resumed, first);
+    let run = env
+        .exec()
+        .args(["--json", "resume", "ignored", "hi"])
+        .run()?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    let (resumed, _) = run_ok(&env, &["resume", "from-index", "hi"])?;
+    assert_eq!(resumed, second);
+    Ok(())
+}

@@ -1,15 +1,16 @@
 //! Which thread a run works on (SPEC §1.3, §16.2): a new one, or the one
-//! `codex exec resume` names (by id or `--last`), and whether it is recorded
+//! `codex exec resume` names (by id, thread name or `--last`), and whether it is recorded
 //! (`--ephemeral` records nothing). Runs before the async runtime starts.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::ResumeArgs;
 use crate::config::Config;
 use crate::exec::reporter::Reporter;
 use crate::session::{
-    find_by_id, find_last, load, FileStamp, LastFilter, ResumedThread, RolloutRecorder,
-    SessionError, ThreadSession,
+    find_by_id, find_by_name, find_last, load, FileStamp, LastFilter, NameMatch, ResumedThread,
+    RolloutRecorder, SessionError, ThreadSession,
 };
 
 /// Why the session to resume could not be chosen. Fatal to the process (exit 1).
@@ -45,8 +46,8 @@ pub fn open(
             found
         }
         Some(args) => {
-            let id = args.session_id.as_deref().ok_or(ResumeError::NoTarget)?;
-            Some(load(&find_by_id(&config.codex_home, id)?)?)
+            let target = args.session_id.as_deref().ok_or(ResumeError::NoTarget)?;
+            Some(load(&find_target(target, args.all, config)?)?)
         }
     };
     let secret = config.credential.token().map(str::to_string);
@@ -69,6 +70,21 @@ pub fn open(
             }
         }
     })
+}
+
+/// The rollout `target` names: a UUID is a thread id, anything else a thread
+/// name, matched exactly among threads last used in the current cwd (any cwd
+/// with `all`).
+fn find_target(target: &str, all: bool, config: &Config) -> Result<PathBuf, SessionError> {
+    if uuid::Uuid::parse_str(target).is_ok() {
+        return find_by_id(&config.codex_home, target);
+    }
+    let cwd = (!all).then_some(config.cwd.as_path());
+    match find_by_name(&config.codex_home, target, cwd) {
+        NameMatch::Found(path) => Ok(path),
+        NameMatch::OtherCwd => Err(SessionError::NameInOtherCwd(target.to_string())),
+        NameMatch::Missing => Err(SessionError::NotFound(target.to_string())),
+    }
 }
 
 fn resumed_session(

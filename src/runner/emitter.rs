@@ -14,7 +14,8 @@ use crate::session::RolloutRecorder;
 pub struct Emitter {
     tx: UnboundedSender<ThreadEvent>,
     next_item: AtomicU64,
-    /// Records assistant messages and reasoning as `event_msg`s.
+    /// Records assistant messages and reasoning as `event_msg`s, and the tool
+    /// end events the tools hand to [`Emitter::record_event`].
     recorder: Option<Arc<RolloutRecorder>>,
 }
 
@@ -54,6 +55,14 @@ impl Emitter {
         }
         // The receiver only disappears when the front end is shutting down.
         let _ = self.tx.send(event);
+    }
+
+    /// Record an `event_msg` of type `kind` in the rollout (nothing when the
+    /// thread is not recorded); the front end sees nothing.
+    pub fn record_event(&self, kind: &str, fields: serde_json::Value) {
+        if let Some(rec) = &self.recorder {
+            rec.record_event(kind, fields);
+        }
     }
 
     fn next_id(&self) -> String {

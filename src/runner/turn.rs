@@ -19,6 +19,7 @@ use super::events::{ItemDetails, Usage};
 use super::history::History;
 use super::model::client::{stream_error, STREAM_CLOSED_MESSAGE};
 use super::model::error::backoff;
+use super::model::rate_limits::RateLimitSnapshot;
 use super::model::sse::Failure;
 use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
 use super::tools::{ToolCall, ToolRegistry, TurnTools};
@@ -32,6 +33,8 @@ struct Sample {
     calls: Vec<ToolCall>,
     usage: Option<Usage>,
     served_model: Option<String>,
+    /// Rate-limit snapshots from the response headers.
+    rate_limits: Vec<RateLimitSnapshot>,
 }
 
 /// The state one turn works on.
@@ -75,8 +78,8 @@ impl Turn<'_> {
                 usage.add(u);
             }
             history.extend(&sample.items, self.recorder);
-            if let (Some(rec), Some(u)) = (self.recorder, &sample.usage) {
-                rec.record_event("token_count", records::token_count(usage, u));
+            if let Some(rec) = self.recorder {
+                record_token_counts(rec, usage, sample.usage.as_ref(), &sample.rate_limits);
             }
             if sample.calls.is_empty() {
                 return Ok(());
@@ -126,6 +129,7 @@ impl Turn<'_> {
             calls: Vec::new(),
             usage: None,
             served_model: stream.served_model.take(),
+            rate_limits: std::mem::take(&mut stream.rate_limits),
         };
         // Provider item id -> our item id, for items shown as started before done.
         let mut started: HashMap<String, String> = HashMap::new();
@@ -215,6 +219,32 @@ impl Turn<'_> {
 }
 
 /// Join the text parts of `kind` in a message item.
+/// Record a response's `token_count` events: one carrying the usage (`info`
+/// null when the response reported none) and the first rate-limit snapshot
+/// (`codex`), then one more for each further limit, as the reference emits
+/// one per snapshot. Nothing when there is neither usage nor a snapshot.
+fn record_token_counts(
+    rec: &RolloutRecorder,
+    total: &Usage,
+    last: Option<&Usage>,
+    rate_limits: &[RateLimitSnapshot],
+) {
+    if last.is_none() && rate_limits.is_empty() {
+        return;
+    }
+    let mut snapshots = rate_limits.iter();
+    rec.record_event(
+        "token_count",
+        records::token_count(total, last, snapshots.next()),
+    );
+    for snapshot in snapshots {
+        rec.record_event(
+            "token_count",
+            records::token_count(total, last, Some(snapshot)),
+        );
+    }
+}
+
 fn content_text(item: &Value, kind: &str) -> String {
     item.get("content")
         .and_then(Value::as_array)

@@ -1,7 +1,7 @@
 //! Finding the rollout to resume (SPEC §16.2): by thread id (file name ends with
 //! `-<uuid>.jsonl`, date tree searched newest first) or the newest session of
 //! the current provider whose last recorded cwd is the current one (`--last`).
-//! Thread names are not recorded by this runner, so a name never matches.
+//! Names are resolved in `names`.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -18,7 +18,7 @@ pub struct LastFilter<'a> {
     pub provider: &'a str,
 }
 
-/// The rollout of thread `id` (a UUID; names never match).
+/// The rollout of thread `id` (a UUID).
 pub fn find_by_id(codex_home: &Path, id: &str) -> Result<PathBuf, SessionError> {
     let not_found = || SessionError::NotFound(id.to_string());
     let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
@@ -45,6 +45,24 @@ pub fn find_last(
     codex_home: &Path,
     filter: &LastFilter<'_>,
 ) -> Result<Option<ResumedThread>, SessionError> {
+    for (_, path) in rollout_files(codex_home) {
+        let Some((provider, last_cwd)) = summary(&path) else {
+            continue;
+        };
+        let provider_ok = provider.as_deref() == Some(filter.provider);
+        let cwd_ok = filter
+            .cwd
+            .is_none_or(|cwd| last_cwd.as_deref() == Some(cwd));
+        if provider_ok && cwd_ok {
+            return load(&path).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Every rollout file under `sessions/`, newest (last modified) first; equal
+/// times fall back to the (time-stamped) name.
+pub(super) fn rollout_files(codex_home: &Path) -> Vec<(SystemTime, PathBuf)> {
     let root = codex_home.join(SESSIONS_DIR);
     let mut files: Vec<(SystemTime, PathBuf)> = Vec::new();
     for year in entries_newest_first(&root) {
@@ -66,21 +84,8 @@ pub fn find_last(
             }
         }
     }
-    // Newest first; equal times fall back to the (time-stamped) name.
     files.sort_by(|a, b| b.cmp(a));
-    for (_, path) in files {
-        let Some((provider, last_cwd)) = summary(&path) else {
-            continue;
-        };
-        let provider_ok = provider.as_deref() == Some(filter.provider);
-        let cwd_ok = filter
-            .cwd
-            .is_none_or(|cwd| last_cwd.as_deref() == Some(cwd));
-        if provider_ok && cwd_ok {
-            return load(&path).map(Some);
-        }
-    }
-    Ok(None)
+    files
 }
 
 /// Entries of `dir` sorted by name, descending (date-named dirs and

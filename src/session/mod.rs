@@ -1,9 +1,11 @@
 //! Sessions (SPEC §16): the append-only rollout transcript of a thread
 //! (`rollout`), reading one back into a resumable state (`reader`), and finding
-//! the rollout to resume (`find`). Knows nothing about clap or stdout.
+//! the rollout to resume (`find`: by id or `--last`; `names`: by thread name).
+//! Knows nothing about clap or stdout.
 
 mod find;
 mod git;
+mod names;
 mod reader;
 pub mod records;
 mod rollout;
@@ -12,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use find::{find_by_id, find_last, LastFilter};
+pub use names::{find_by_name, NameMatch};
 pub use reader::{load, ResumedThread};
 pub use rollout::{file_stamp, timestamp_now, FileStamp, RolloutRecorder};
 
@@ -35,8 +38,11 @@ const SESSIONS_DIR: &str = "sessions";
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// No rollout file carries this thread id (or name).
-    #[error("no session found for `{0}`; run `codex exec` first or check the id")]
+    #[error("no session found for `{0}`; run `codex exec` first or check the id or name")]
     NotFound(String),
+    /// Threads with this name exist, but none was last used in this directory.
+    #[error("no session named `{0}` was last used in this directory; add `--all` to resume it from here")]
+    NameInOtherCwd(String),
     /// The rollout exists but cannot be read.
     #[error("cannot read the rollout {path}: {source}")]
     Read {

@@ -7,6 +7,7 @@ use super::git;
 use crate::config::Config;
 use crate::runner::context;
 use crate::runner::events::Usage;
+use crate::runner::model::rate_limits::RateLimitSnapshot;
 
 /// `session_meta`: the first line of a new rollout.
 pub fn session_meta(
@@ -46,13 +47,22 @@ pub fn turn_context(config: &Config) -> Value {
     })
 }
 
-/// The fields of a `token_count` event.
-pub fn token_count(total: &Usage, last: &Usage) -> Value {
-    json!({"info": {
-        "total_token_usage": usage(total),
-        "last_token_usage": usage(last),
-        "model_context_window": null,
-    }, "rate_limits": null})
+/// The fields of a `token_count` event: the thread total and the last
+/// response's usage (`info` is null when that response reported none), and a
+/// rate-limit snapshot (null when the response headers had none).
+pub fn token_count(
+    total: &Usage,
+    last: Option<&Usage>,
+    rate_limits: Option<&RateLimitSnapshot>,
+) -> Value {
+    let info = last.map(|last| {
+        json!({
+            "total_token_usage": usage(total),
+            "last_token_usage": usage(last),
+            "model_context_window": null,
+        })
+    });
+    json!({"info": info, "rate_limits": rate_limits})
 }
 
 fn usage(u: &Usage) -> Value {
@@ -63,6 +73,73 @@ fn usage(u: &Usage) -> Value {
         "output_tokens": u.output_tokens,
         "reasoning_output_tokens": u.reasoning_output_tokens,
         "total_tokens": u.input_tokens + u.output_tokens,
+    })
+}
+
+/// Output kept in an `exec_command_end` record, in tokens of about four bytes
+/// (10,000 bytes, head and tail kept), so a noisy command cannot bloat the rollout.
+pub const EXEC_END_OUTPUT_TOKENS: usize = 2_500;
+
+/// The fields of an `exec_command_end` event. `aggregated_output` is already
+/// bounded; `stdout`, `stderr` and `formatted_output` are written empty, as
+/// the reference does in rollouts (the model's view is in the call output
+/// item). `exit_code` is null for a command still running when its turn ended.
+pub fn exec_command_end(
+    call_id: &str,
+    argv: &[String],
+    cwd: &std::path::Path,
+    aggregated_output: &str,
+    exit_code: Option<i32>,
+    duration: std::time::Duration,
+    status: &str,
+) -> Value {
+    json!({
+        "call_id": call_id,
+        "command": argv,
+        "cwd": cwd,
+        "source": "agent",
+        "stdout": "",
+        "stderr": "",
+        "aggregated_output": aggregated_output,
+        "exit_code": exit_code,
+        "duration": duration,
+        "formatted_output": "",
+        "status": status,
+    })
+}
+
+/// The fields of a `patch_apply_end` event: `changes` maps each absolute
+/// path to `{"type": "add"|"delete"|"update"}` (updates also carry
+/// `move_path`); file contents are not repeated (the patch is in the call item).
+pub fn patch_apply_end(call_id: &str, success: bool, output: &str, changes: Value) -> Value {
+    let (stdout, stderr) = if success { (output, "") } else { ("", output) };
+    json!({
+        "call_id": call_id,
+        "stdout": stdout,
+        "stderr": stderr,
+        "success": success,
+        "changes": changes,
+        "status": if success { "completed" } else { "failed" },
+    })
+}
+
+/// The fields of an `mcp_tool_call_end` event: the invocation, how long it
+/// took, and `{"Ok": <CallToolResult>}` or `{"Err": "<message>"}`.
+pub fn mcp_tool_call_end(
+    call_id: &str,
+    invocation: Value,
+    duration: std::time::Duration,
+    result: Result<Value, &str>,
+) -> Value {
+    let result = match result {
+        Ok(value) => json!({"Ok": value}),
+        Err(message) => json!({"Err": message}),
+    };
+    json!({
+        "call_id": call_id,
+        "invocation": invocation,
+        "duration": duration,
+        "result": result,
     })
 }
 

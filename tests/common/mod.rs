@@ -7,6 +7,7 @@
 
 mod json;
 mod process;
+mod rollouts;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use tempfile::TempDir;
 
 pub use json::*;
 pub use process::{parse_jsonl, Exec};
+pub use rollouts::*;
 pub use tools::*;
 
 /// API key the child sees in `CODEX_API_KEY`.

@@ -1,8 +1,5 @@
 //! Rollout files and `codex exec resume` (SPEC §1.3, §4.2, §16).
 
-use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 use mock_responses::{ev, message_reply, Reply};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
@@ -16,35 +13,6 @@ fn answer(text: &str, input: u64, output: u64) -> Reply {
         ev::message("msg_1", text),
         ev::completed_with_usage("resp_1", input, 0, output, 0),
     ])
-}
-
-/// Every rollout file under `$CODEX_HOME/sessions`, sorted.
-fn rollouts(codex_home: &Path) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&codex_home.join("sessions"), &mut out);
-    out.sort();
-    out
-}
-
-/// The records of a rollout, each line parsed.
-fn records(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path)?;
-    text.lines()
-        .map(|line| serde_json::from_str(line).with_context(|| format!("bad line {line:?}")))
-        .collect()
 }
 
 /// The `payload.type` of every `event_msg` record.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sse_stream::SseByteStream;
 
 use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
+use super::rate_limits::{self, RateLimitSnapshot};
 use super::sse::{self, ResponseEvent};
 use crate::config::{Config, Credential};
 
@@ -32,6 +33,8 @@ pub struct ResponseStream {
     idle_timeout: Duration,
     /// The `openai-model` response header, if the server sent one.
     pub served_model: Option<String>,
+    /// The rate-limit snapshots of the response headers (SPEC §22.3).
+    pub rate_limits: Vec<RateLimitSnapshot>,
 }
 
 impl ModelClient {
@@ -178,11 +181,13 @@ impl ModelClient {
             .get("openai-model")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let rate_limits = rate_limits::parse(response.headers());
         let bytes: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
         ResponseStream {
             events: SseByteStream::new(bytes),
             idle_timeout: self.idle_timeout,
             served_model,
+            rate_limits,
         }
     }
 

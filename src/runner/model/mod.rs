@@ -1,9 +1,10 @@
 //! Everything about talking to the model: catalogue, request body, HTTP client,
-//! SSE payload parsing and the error taxonomy.
+//! SSE payload parsing, rate-limit headers and the error taxonomy.
 
 pub mod catalog;
 pub mod client;
 pub mod error;
+pub mod rate_limits;
 pub mod request;
 pub mod sse;
 

@@ -67,6 +67,15 @@ impl ToolCall {
         }
     }
 
+    /// The call id the output must name.
+    pub fn call_id(&self) -> &str {
+        match self {
+            ToolCall::Function { call_id, .. }
+            | ToolCall::Custom { call_id, .. }
+            | ToolCall::LocalShell { call_id } => call_id,
+        }
+    }
+
     /// The output item answering this call with `text`.
     pub fn output(&self, text: &str) -> Value {
         match self {

@@ -46,6 +46,7 @@ mod view_image;
 pub(crate) use shell::prefix_at_boundary;
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use serde_json::{json, Value};
@@ -55,6 +56,7 @@ use crate::runner::emitter::Emitter;
 use crate::runner::events::{ItemDetails, McpToolCallResult, McpToolCallStatus, ThreadError};
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::sandbox::SandboxPolicy;
+use crate::session::records;
 pub use call::ToolCall;
 use mcp::{McpConnections, McpOutcome};
 use shell::{CommandCall, CommandDone, CommandKind, OpenCommands, ShellTools};
@@ -94,10 +96,12 @@ enum Started<'c> {
 /// An MCP call between its start and finish steps.
 struct McpPending {
     item_id: String,
+    call_id: String,
     name: String,
     server: String,
     tool: String,
     arguments: Value,
+    started: Instant,
 }
 
 /// A call after its wait step.
@@ -258,34 +262,45 @@ impl ToolRegistry {
                 return Started::ViewImage(call, arguments);
             }
             ToolCall::Function {
-                name, arguments, ..
+                name,
+                arguments,
+                call_id,
             } if self.shell.handles(name) => {
                 return Started::Command(
                     call,
                     self.shell
-                        .start(name, arguments, &mut turn.commands, emitter),
+                        .start(name, call_id, arguments, &mut turn.commands, emitter),
                 );
             }
             ToolCall::Function {
                 name, arguments, ..
             } if self.mcp.lookup(name).is_some() => {
-                match self.mcp_start(name, arguments, emitter) {
+                match self.mcp_start(name, call.call_id(), arguments, emitter) {
                     Ok(pending) => return Started::Mcp(call, pending),
                     Err(message) => message,
                 }
             }
-            ToolCall::Custom { name, input, .. }
-                if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform =>
-            {
-                patch_tool::run(input, &self.cwd, &self.cwd, &self.sandbox, emitter)
+            ToolCall::Custom {
+                name,
+                input,
+                call_id,
+            } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform => {
+                patch_tool::run(input, call_id, &self.cwd, &self.cwd, &self.sandbox, emitter)
             }
             ToolCall::Function {
-                name, arguments, ..
+                name,
+                arguments,
+                call_id,
             } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Function => {
                 match patch_tool::patch_from_arguments(arguments) {
-                    Ok(patch) => {
-                        patch_tool::run(&patch, &self.cwd, &self.cwd, &self.sandbox, emitter)
-                    }
+                    Ok(patch) => patch_tool::run(
+                        &patch,
+                        call_id,
+                        &self.cwd,
+                        &self.cwd,
+                        &self.sandbox,
+                        emitter,
+                    ),
                     Err(message) => message,
                 }
             }
@@ -339,6 +354,7 @@ impl ToolRegistry {
     fn mcp_start(
         &self,
         name: &str,
+        call_id: &str,
         arguments: &str,
         emitter: &Emitter,
     ) -> Result<McpPending, String> {
@@ -354,10 +370,12 @@ impl ToolRegistry {
         };
         let pending = McpPending {
             item_id: String::new(),
+            call_id: call_id.to_string(),
             name: name.to_string(),
             server: server.to_string(),
             tool: tool.to_string(),
             arguments,
+            started: Instant::now(),
         };
         let item_id = emitter.item_started(mcp_details(&pending, None, None));
         Ok(McpPending { item_id, ..pending })
@@ -385,8 +403,27 @@ fn mcp_details(
     }
 }
 
-/// Emit an MCP call's `item.completed`; returns the text for the model.
+/// Record an MCP call's `mcp_tool_call_end` in the rollout, emit its
+/// `item.completed`; returns the text for the model.
 fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> String {
+    let invocation = json!({
+        "server": pending.server,
+        "tool": pending.tool,
+        "arguments": pending.arguments,
+    });
+    let result = match &outcome {
+        McpOutcome::Answered(result) => Ok(serde_json::to_value(result).unwrap_or(Value::Null)),
+        McpOutcome::Failed(message) => Err(message.as_str()),
+    };
+    emitter.record_event(
+        "mcp_tool_call_end",
+        records::mcp_tool_call_end(
+            &pending.call_id,
+            invocation,
+            pending.started.elapsed(),
+            result,
+        ),
+    );
     let (details, text) = match outcome {
         McpOutcome::Answered(result) => {
             let text = mcp::output_text(&result);

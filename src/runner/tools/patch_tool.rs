@@ -8,10 +8,11 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::apply_patch::{self, ChangeKind};
+use super::apply_patch::{self, ChangeKind, FileAction};
 use crate::runner::emitter::Emitter;
 use crate::runner::events::{FileUpdateChange, ItemDetails, PatchChangeKind, PatchStatus};
 use crate::sandbox::SandboxPolicy;
+use crate::session::records;
 
 /// Short description of the freeform tool; the grammar carries the format.
 const FREEFORM_DESCRIPTION: &str = "Edit files by sending a patch in the apply_patch format as raw text (not JSON): *** Begin Patch, then Add File / Delete File / Update File hunks, then *** End Patch.";
@@ -62,6 +63,7 @@ pub fn patch_from_arguments(arguments: &str) -> Result<String, String> {
 /// Rejected or invalid patches produce no item, as in the reference.
 pub fn run(
     patch: &str,
+    call_id: &str,
     cwd: &Path,
     policy_cwd: &Path,
     policy: &SandboxPolicy,
@@ -99,11 +101,33 @@ pub fn run(
         Ok(summary) => (PatchStatus::Completed, 0, summary.to_model_text()),
         Err(err) => (PatchStatus::Failed, 1, format!("{err}\n")),
     };
+    emitter.record_event(
+        "patch_apply_end",
+        records::patch_apply_end(call_id, exit_code == 0, &output, recorded_changes(&actions)),
+    );
     emitter.item_completed(id, ItemDetails::FileChange { changes, status });
     format!(
         "Exit code: {exit_code}\nWall time: {} seconds\nOutput:\n{output}",
         wall_time(started.elapsed().as_secs_f64())
     )
+}
+
+/// The `changes` of a `patch_apply_end` record: absolute path to
+/// `{"type": …}`, with `move_path` for updates.
+fn recorded_changes(actions: &[FileAction]) -> Value {
+    let mut changes = serde_json::Map::new();
+    for action in actions {
+        let (path, change) = match action {
+            FileAction::Add { path, .. } => (path, json!({"type": "add"})),
+            FileAction::Delete { path, .. } => (path, json!({"type": "delete"})),
+            FileAction::Update { path, move_to, .. } => (
+                path,
+                json!({"type": "update", "move_path": move_to.as_ref().map(|to| &to.path)}),
+            ),
+        };
+        changes.insert(path.display().to_string(), change);
+    }
+    Value::Object(changes)
 }
 
 /// Why writing `targets` is not allowed, or `None` when it is.

@@ -16,7 +16,7 @@ mod parser;
 #[path = "fixtures_tests.rs"]
 mod fixtures_tests;
 
-pub use apply::{changes, verify, write, ChangeKind};
+pub use apply::{changes, verify, write, ChangeKind, FileAction};
 pub use intercept::intercept;
 pub use parser::parse_patch;
 

@@ -5,13 +5,12 @@
 //! (spawn, `item.started`), wait (exit or timeout; emits nothing), finish
 //! (`item.completed` and the reply).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::env::EnvFlavor;
 use super::format;
-use super::run::{CommandRun, OpenCommands};
+use super::run::{CommandRun, OpenCommands, Origin};
 use super::spec::{self, ShellArgs, ShellCommandArgs};
 use super::{as_bash_script, Answer, CommandCall, ShellTools};
 use crate::runner::emitter::Emitter;
@@ -58,6 +57,7 @@ pub struct Exited {
 /// `shell`: start an argv directly.
 pub fn shell(
     tools: &ShellTools,
+    call_id: &str,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
@@ -67,14 +67,17 @@ pub fn shell(
         return Err("execution error: the command is empty".to_string().into());
     }
     let dir = tools.workdir(args.workdir.as_deref())?;
-    if let Some(reply) = tools.intercept(&args.command, &dir, emitter) {
+    if let Some(reply) = tools.intercept(call_id, &args.command, &dir, emitter) {
         return Err(reply.into());
     }
     tools.check_escalation(&args.escalation, &args.command)?;
     start(
         tools,
-        &args.command,
-        &dir,
+        Origin {
+            call_id: call_id.to_string(),
+            argv: args.command,
+            cwd: dir,
+        },
         args.timeout_ms,
         Envelope::Structured,
         open,
@@ -85,21 +88,25 @@ pub fn shell(
 /// `shell_command`: start a script with the user's shell.
 pub fn shell_command(
     tools: &ShellTools,
+    call_id: &str,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
 ) -> Result<CommandCall, Answer> {
     let args: ShellCommandArgs = spec::parse(arguments)?;
     let dir = tools.workdir(args.workdir.as_deref())?;
-    if let Some(reply) = tools.intercept(&as_bash_script(&args.command), &dir, emitter) {
+    if let Some(reply) = tools.intercept(call_id, &as_bash_script(&args.command), &dir, emitter) {
         return Err(reply.into());
     }
     let argv = tools.shell_argv(None, args.login.unwrap_or(true), &args.command);
     tools.check_escalation(&args.escalation, &argv)?;
     start(
         tools,
-        &argv,
-        &dir,
+        Origin {
+            call_id: call_id.to_string(),
+            argv,
+            cwd: dir,
+        },
         args.timeout_ms,
         Envelope::Freeform,
         open,
@@ -109,15 +116,14 @@ pub fn shell_command(
 
 fn start(
     tools: &ShellTools,
-    argv: &[String],
-    dir: &Path,
+    origin: Origin,
     timeout_ms: Option<f64>,
     envelope: Envelope,
     open: &mut OpenCommands,
     emitter: &Emitter,
 ) -> Result<CommandCall, Answer> {
     let started = Instant::now();
-    let run = tools.spawn(argv, dir, EnvFlavor::Classic, false, open, emitter)?;
+    let run = tools.spawn(origin, EnvFlavor::Classic, false, open, emitter)?;
     Ok(CommandCall::OneShot(Running {
         run,
         started,

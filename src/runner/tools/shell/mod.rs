@@ -58,8 +58,8 @@ use crate::sandbox::{self, SandboxPolicy};
 use env::{CommandEnv, EnvFlavor};
 use process::{Process, SpawnSpec};
 use reaper::Reaper;
-use run::CommandRun;
 pub use run::OpenCommands;
+use run::{CommandRun, Origin};
 use step::{Answer, Unrun};
 pub use step::{CommandCall, CommandDone, CommandKind};
 
@@ -140,15 +140,16 @@ impl ShellTools {
     pub fn start(
         &self,
         name: &str,
+        call_id: &str,
         arguments: &str,
         open: &mut OpenCommands,
         emitter: &Emitter,
     ) -> CommandCall {
         let started = match name {
-            "exec_command" => unified::exec_command(self, arguments, open, emitter),
+            "exec_command" => unified::exec_command(self, call_id, arguments, open, emitter),
             "write_stdin" => unified::write_stdin(self, arguments),
-            "shell" => classic::shell(self, arguments, open, emitter),
-            "shell_command" => classic::shell_command(self, arguments, open, emitter),
+            "shell" => classic::shell(self, call_id, arguments, open, emitter),
+            "shell_command" => classic::shell_command(self, call_id, arguments, open, emitter),
             other => Err(format!("unsupported call: {other}").into()),
         };
         started.unwrap_or_else(CommandCall::Answered)
@@ -179,7 +180,13 @@ impl ShellTools {
 
     /// If `argv` is an `apply_patch` invocation, apply it in-process from
     /// `dir` exactly like the apply_patch tool and return its reply.
-    fn intercept(&self, argv: &[String], dir: &Path, emitter: &Emitter) -> Option<String> {
+    fn intercept(
+        &self,
+        call_id: &str,
+        argv: &[String],
+        dir: &Path,
+        emitter: &Emitter,
+    ) -> Option<String> {
         let found = apply_patch::intercept(argv)?;
         let base = match &found.cd {
             Some(cd) => dir.join(cd),
@@ -187,6 +194,7 @@ impl ShellTools {
         };
         Some(patch_tool::run(
             &found.patch,
+            call_id,
             &base,
             &self.cwd,
             &self.sandbox,
@@ -219,19 +227,20 @@ impl ShellTools {
         })
     }
 
-    /// Spawn `argv` in `dir` under the sandbox, start its item and track it.
-    /// A command that cannot start gets a `failed` item (emitted with the answer).
+    /// Spawn the origin's argv in its directory under the sandbox, start its
+    /// item and track it. A command that cannot start gets a `failed` item
+    /// (emitted with the answer).
     fn spawn(
         &self,
-        argv: &[String],
-        dir: &Path,
+        origin: Origin,
         flavor: EnvFlavor,
         tty: bool,
         open: &mut OpenCommands,
         emitter: &Emitter,
     ) -> Result<Arc<CommandRun>, Answer> {
-        let command = quote::join(argv);
-        let spawned = sandbox::wrap_command(&self.sandbox, &self.cwd, argv)
+        let command = quote::join(&origin.argv);
+        let dir = origin.cwd.as_path();
+        let spawned = sandbox::wrap_command(&self.sandbox, &self.cwd, &origin.argv)
             .map_err(|err| err.to_string())
             .and_then(|wrapped| {
                 Process::spawn(SpawnSpec {
@@ -247,7 +256,7 @@ impl ShellTools {
         match spawned {
             Ok(process) => {
                 self.reaper.track(process.pid());
-                let run = CommandRun::start(emitter, command, process);
+                let run = CommandRun::start(emitter, command, origin, process);
                 open.track(&run);
                 Ok(run)
             }

@@ -1,18 +1,36 @@
 //! A running command together with its `command_execution` item (SPEC §4.4),
 //! and the per-turn list of items still open, reconciled at turn end.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
+use super::format;
 use super::process::Process;
 use crate::runner::emitter::Emitter;
 use crate::runner::events::{CommandStatus, ItemDetails};
+use crate::session::records;
+
+/// Which call started a command, what it runs and where: the parts of its
+/// rollout `exec_command_end` record that the outcome does not give.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The model's call id.
+    pub call_id: String,
+    /// The argv as run (before sandbox wrapping).
+    pub argv: Vec<String>,
+    /// The working directory.
+    pub cwd: PathBuf,
+}
 
 /// A spawned command whose item was started.
 #[derive(Debug)]
 pub struct CommandRun {
     item_id: String,
     command: String,
+    origin: Origin,
+    started: Instant,
     completed: AtomicBool,
     /// The OS process.
     pub process: Process,
@@ -20,7 +38,12 @@ pub struct CommandRun {
 
 impl CommandRun {
     /// Emit `item.started` for `command` (the shell-quoted argv) and wrap `process`.
-    pub fn start(emitter: &Emitter, command: String, process: Process) -> Arc<CommandRun> {
+    pub fn start(
+        emitter: &Emitter,
+        command: String,
+        origin: Origin,
+        process: Process,
+    ) -> Arc<CommandRun> {
         let item_id = emitter.item_started(ItemDetails::CommandExecution {
             command: command.clone(),
             aggregated_output: String::new(),
@@ -30,6 +53,8 @@ impl CommandRun {
         Arc::new(CommandRun {
             item_id,
             command,
+            origin,
+            started: Instant::now(),
             completed: AtomicBool::new(false),
             process,
         })
@@ -42,19 +67,33 @@ impl CommandRun {
 
     /// Emit `item.completed` once: `completed` for exit 0 or a still-running
     /// command (`exit_code` null, classic reconciliation), `failed` otherwise.
+    /// The rollout gets the matching `exec_command_end`.
     pub fn complete(&self, emitter: &Emitter, exit_code: Option<i32>) {
         if self.completed.swap(true, Ordering::AcqRel) {
             return;
         }
-        let status = match exit_code {
-            Some(0) | None => CommandStatus::Completed,
-            Some(_) => CommandStatus::Failed,
+        let (status, status_name) = match exit_code {
+            Some(0) | None => (CommandStatus::Completed, "completed"),
+            Some(_) => (CommandStatus::Failed, "failed"),
         };
+        let aggregated_output = self.process.aggregated_output();
+        emitter.record_event(
+            "exec_command_end",
+            records::exec_command_end(
+                &self.origin.call_id,
+                &self.origin.argv,
+                &self.origin.cwd,
+                &format::truncate_tokens(&aggregated_output, records::EXEC_END_OUTPUT_TOKENS),
+                exit_code,
+                self.started.elapsed(),
+                status_name,
+            ),
+        );
         emitter.item_completed(
             self.item_id.clone(),
             ItemDetails::CommandExecution {
                 command: self.command.clone(),
-                aggregated_output: self.process.aggregated_output(),
+                aggregated_output,
                 exit_code,
                 status,
             },

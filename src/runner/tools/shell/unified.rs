@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::env::EnvFlavor;
 use super::format::{self, SessionState};
-use super::run::{CommandRun, OpenCommands};
+use super::run::{CommandRun, OpenCommands, Origin};
 use super::spec::{self, ExecCommandArgs, WriteStdinArgs};
 use super::{as_bash_script, Answer, CommandCall, ShellTools};
 use crate::runner::emitter::Emitter;
@@ -116,13 +116,14 @@ pub struct Yielded {
 /// `exec_command`: spawn; the wait and the reply follow.
 pub fn exec_command(
     tools: &ShellTools,
+    call_id: &str,
     arguments: &str,
     open: &mut OpenCommands,
     emitter: &Emitter,
 ) -> Result<CommandCall, Answer> {
     let args: ExecCommandArgs = spec::parse(arguments)?;
     let dir = tools.workdir(args.workdir.as_deref())?;
-    if let Some(reply) = tools.intercept(&as_bash_script(&args.cmd), &dir, emitter) {
+    if let Some(reply) = tools.intercept(call_id, &as_bash_script(&args.cmd), &dir, emitter) {
         return Err(reply.into());
     }
     let argv = tools.shell_argv(args.shell.as_deref(), args.login.unwrap_or(true), &args.cmd);
@@ -131,7 +132,12 @@ pub fn exec_command(
     let max_tokens = max_tokens(args.max_output_tokens);
     let started = Instant::now();
     let tty = args.tty.unwrap_or(false);
-    let run = tools.spawn(&argv, &dir, EnvFlavor::UnifiedExec, tty, open, emitter)?;
+    let origin = Origin {
+        call_id: call_id.to_string(),
+        argv,
+        cwd: dir,
+    };
+    let run = tools.spawn(origin, EnvFlavor::UnifiedExec, tty, open, emitter)?;
     Ok(CommandCall::Session(Yielding {
         run,
         session: None,

@@ -210,7 +210,7 @@ impl HumanRenderer {
         match &item.details {
             ItemDetails::AgentMessage { text } => {
                 r.line(&r.paint("codex", Style::MagentaItalic));
-                r.line(text);
+                r.line(&text.text());
             }
             ItemDetails::Reasoning { text } => {
                 if !self.hide_reasoning {

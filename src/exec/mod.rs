@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{ColorArg, ExecArgs, ExecCommand};
 use crate::config::Config;
 use crate::exit::ExitStatus;
-use crate::runner::events::{ItemDetails, ThreadError, ThreadEvent};
+use crate::runner::events::{ItemDetails, MessageText, ThreadError, ThreadEvent};
 use crate::runner::model::ModelClient;
 use crate::runner::tools::mcp::McpConnections;
 use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
@@ -251,7 +251,7 @@ impl FrontEnd {
             return ExitStatus::Failure;
         }
 
-        let mut last_message: Option<String> = None;
+        let mut last_message: Option<MessageText> = None;
         let mut thread_id = String::new();
         let mut signalled: Option<ExitStatus> = None;
         let grace = tokio::time::sleep(Duration::from_secs(3600));
@@ -313,6 +313,10 @@ impl FrontEnd {
         match outcome {
             Outcome::StdoutClosed => ExitStatus::Success,
             Outcome::Completed => {
+                // Unescaped only for the consumers that need the plain text.
+                let wanted =
+                    self.output_last_message.is_some() || config.notify.is_some() || !self.json;
+                let last_message = last_message.filter(|_| wanted).map(|m| m.text());
                 self.write_last_message(last_message.as_deref());
                 if let Some(argv) = &config.notify {
                     notify(

@@ -3,7 +3,10 @@
 //! Field order follows the reference (`type` first, then fields; inside items
 //! `id`, then `type`, then the item's fields). Optional fields serialise as `null`.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// One line of `--json` output.
@@ -81,7 +84,7 @@ pub struct ThreadItem {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ItemDetails {
     /// An assistant message (for `--output-schema`, the raw JSON text).
-    AgentMessage { text: String },
+    AgentMessage { text: MessageText },
     /// A reasoning summary.
     Reasoning { text: String },
     /// A command the model ran.
@@ -171,6 +174,67 @@ pub struct TodoItem {
     pub completed: bool,
 }
 
+/// The text of an agent message, held as its JSON string literal.
+///
+/// A message can be megabytes long and is written three times (the stdout
+/// event, the rollout's `agent_message` and `task_complete`); holding it
+/// escaped makes each write a copy, and cloning it is free. The plain text is
+/// produced on demand (human output, `-o`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageText(Arc<JsonString>);
+
+/// A JSON string literal, quotes included.
+#[derive(Debug)]
+struct JsonString(Box<RawValue>);
+
+impl PartialEq for JsonString {
+    fn eq(&self, other: &JsonString) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl MessageText {
+    /// The message `text`.
+    pub fn new(text: &str) -> MessageText {
+        // Serialising a string cannot fail; `null` is never reached.
+        let literal =
+            serde_json::value::to_raw_value(text).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        MessageText(Arc::new(JsonString(literal)))
+    }
+
+    /// A message from a JSON value that is already a string literal; `None`
+    /// when it is not one.
+    pub fn from_literal(literal: Box<RawValue>) -> Option<MessageText> {
+        literal
+            .get()
+            .starts_with('"')
+            .then(|| MessageText(Arc::new(JsonString(literal))))
+    }
+
+    /// The JSON string literal.
+    pub fn literal(&self) -> &RawValue {
+        &self.0 .0
+    }
+
+    /// The plain text.
+    pub fn text(&self) -> String {
+        serde_json::from_str(self.0 .0.get()).unwrap_or_default()
+    }
+}
+
+impl Serialize for MessageText {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.literal().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MessageText, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(MessageText::new(&text))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -205,5 +269,20 @@ mod tests {
             serde_json::to_string(&usage).unwrap(),
             r#"{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":0,"reasoning_output_tokens":0}}"#
         );
+    }
+
+    #[test]
+    fn message_text_serialises_as_its_string() {
+        let text = MessageText::new("a \"quoted\"\nline");
+        assert_eq!(text.text(), "a \"quoted\"\nline");
+        let item = ItemDetails::AgentMessage { text };
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"type":"agent_message","text":"a \"quoted\"\nline"}"#
+        );
+        let back: ItemDetails =
+            serde_json::from_str(&serde_json::to_string(&item).unwrap()).unwrap();
+        assert_eq!(back, item);
+        assert!(MessageText::from_literal(RawValue::from_string("12".into()).unwrap()).is_none());
     }
 }

@@ -35,6 +35,20 @@ impl History {
         self.items.push(raw);
     }
 
+    /// Append already serialised items, in order, recording each.
+    pub fn extend_raw(
+        &mut self,
+        items: impl IntoIterator<Item = Box<RawValue>>,
+        recorder: Option<&RolloutRecorder>,
+    ) {
+        for raw in items {
+            if let Some(rec) = recorder {
+                rec.record_item(&*raw);
+            }
+            self.items.push(raw);
+        }
+    }
+
     /// Append every item of `items`, in order (see [`History::push`]).
     pub fn extend<'a>(
         &mut self,

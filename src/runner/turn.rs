@@ -9,13 +9,16 @@
 //! the response's items in history in call order, then the images that
 //! `view_image` calls attached, so the next request carries both.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::emitter::Emitter;
-use super::events::{ItemDetails, Usage};
+use super::events::{ItemDetails, MessageText, Usage};
 use super::history::History;
 use super::model::client::{stream_error, STREAM_CLOSED_MESSAGE};
 use super::model::error::backoff;
@@ -27,8 +30,8 @@ use crate::session::{records, RolloutRecorder};
 
 /// What a successful sample produced.
 struct Sample {
-    /// Output items, in stream order, ready for history (ids stripped).
-    items: Vec<Value>,
+    /// Output items, in stream order, serialised for history (ids stripped).
+    items: Vec<Box<RawValue>>,
     /// Tool calls to run.
     calls: Vec<ToolCall>,
     usage: Option<Usage>,
@@ -77,7 +80,7 @@ impl Turn<'_> {
             if let Some(u) = &sample.usage {
                 usage.add(u);
             }
-            history.extend(&sample.items, self.recorder);
+            history.extend_raw(sample.items, self.recorder);
             if let Some(rec) = self.recorder {
                 record_token_counts(rec, usage, sample.usage.as_ref(), &sample.rate_limits);
             }
@@ -173,17 +176,15 @@ impl Turn<'_> {
 
     fn handle_item_done(
         &self,
-        item: Value,
+        mut item: Value,
         started: &mut HashMap<String, String>,
         sample: &mut Sample,
     ) {
         let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
+        let assistant_message =
+            kind == "message" && item.get("role").and_then(Value::as_str) == Some("assistant");
         match kind {
-            "message" if item.get("role").and_then(Value::as_str) == Some("assistant") => {
-                let text = content_text(&item, "output_text");
-                self.emitter
-                    .item_completed_new(ItemDetails::AgentMessage { text });
-            }
+            _ if assistant_message => {}
             "reasoning" => {
                 let text = summary_text(&item);
                 if !text.trim().is_empty() {
@@ -214,8 +215,56 @@ impl Turn<'_> {
                 }
             }
         }
-        sample.items.push(for_history(item));
+        // Items replayed with `store: false` must not carry server ids.
+        if let Some(map) = item.as_object_mut() {
+            map.remove("id");
+        }
+        // A `Value` always serialises (its keys are strings).
+        let Ok(raw) = serde_json::value::to_raw_value(&item) else {
+            return;
+        };
+        if assistant_message {
+            let text = message_text(&item, &raw);
+            // The message tree (possibly megabytes) is not needed any more.
+            drop(item);
+            self.emitter
+                .item_completed_new(ItemDetails::AgentMessage { text });
+        }
+        sample.items.push(raw);
     }
+}
+
+/// The text of an assistant message item. A single `output_text` part (the
+/// usual case) is taken already escaped from the serialised item `raw`, so a
+/// long answer is not escaped a second time.
+fn message_text(item: &Value, raw: &RawValue) -> MessageText {
+    #[derive(Deserialize)]
+    struct Message<'a> {
+        #[serde(borrow)]
+        content: Vec<Part<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Part<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        text: Option<&'a RawValue>,
+    }
+    if let Ok(message) = serde_json::from_str::<Message<'_>>(raw.get()) {
+        let mut parts = message.content.iter().filter(|p| p.kind == "output_text");
+        if let (
+            Some(Part {
+                text: Some(text), ..
+            }),
+            None,
+        ) = (parts.next(), parts.next())
+        {
+            if let Some(text) = MessageText::from_literal((*text).to_owned()) {
+                return text;
+            }
+        }
+    }
+    MessageText::new(&content_text(item, "output_text"))
 }
 
 /// Join the text parts of `kind` in a message item.
@@ -272,10 +321,35 @@ fn summary_text(item: &Value) -> String {
         .unwrap_or_default()
 }
 
-/// Items replayed with `store: false` must not carry server ids.
-fn for_history(mut item: Value) -> Value {
-    if let Some(map) = item.as_object_mut() {
-        map.remove("id");
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn text_of(item: Value) -> MessageText {
+        let raw = serde_json::value::to_raw_value(&item).unwrap();
+        message_text(&item, &raw)
     }
-    item
+
+    #[test]
+    fn a_single_text_part_is_taken_escaped_from_the_item() {
+        let text = "line \"one\"\n\ttab \u{1} é";
+        let message = text_of(json!({"type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}));
+        assert_eq!(message.text(), text);
+        assert_eq!(
+            message.literal().get(),
+            serde_json::to_string(text).unwrap()
+        );
+    }
+
+    #[test]
+    fn several_text_parts_are_joined() {
+        let message = text_of(json!({"type": "message", "role": "assistant", "content": [
+            {"type": "output_text", "text": "a\""}, {"type": "refusal", "refusal": "x"},
+            {"type": "output_text", "text": "b"}]}));
+        assert_eq!(message.text(), "a\"b");
+        let empty = text_of(json!({"type": "message", "role": "assistant", "content": []}));
+        assert_eq!(empty.text(), "");
+    }
 }

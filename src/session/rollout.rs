@@ -21,6 +21,7 @@ use time::macros::format_description;
 use time::OffsetDateTime;
 
 use super::{SessionError, SESSIONS_DIR};
+use crate::runner::events::MessageText;
 
 /// One rollout line: `{"timestamp","type","payload"}`.
 #[derive(serde::Serialize)]
@@ -31,8 +32,7 @@ struct RecordLine<'a, P: serde::Serialize + ?Sized> {
     payload: &'a P,
 }
 
-/// The payload of an `agent_message` event: the message as a JSON string
-/// literal, serialised once and reused by `task_complete`.
+/// The payload of an `agent_message` event.
 #[derive(serde::Serialize)]
 struct AgentMessagePayload<'a> {
     #[serde(rename = "type")]
@@ -109,10 +109,12 @@ struct State {
     materialized: bool,
     /// Lines recorded before the file exists.
     pending: Vec<u8>,
+    /// The line being serialised, kept for the next record.
+    line: Vec<u8>,
     /// Recording stopped after an error.
     failed: bool,
-    /// The last `agent_message` recorded, as a JSON string (for `task_complete`).
-    last_agent_message: Option<Box<RawValue>>,
+    /// The last `agent_message` recorded (for `task_complete`).
+    last_agent_message: Option<MessageText>,
 }
 
 impl RolloutRecorder {
@@ -144,6 +146,7 @@ impl RolloutRecorder {
                 file: None,
                 materialized,
                 pending: Vec::new(),
+                line: Vec::new(),
                 failed: false,
                 last_agent_message: None,
             }),
@@ -164,21 +167,18 @@ impl RolloutRecorder {
         self.record("event_msg", &payload);
     }
 
-    /// Record an `agent_message` event. The message is escaped once: the
-    /// same JSON string goes into the `task_complete` that ends the turn.
-    pub fn record_agent_message(&self, message: &str) {
-        let Ok(literal) = serde_json::value::to_raw_value(message) else {
-            return;
-        };
+    /// Record an `agent_message` event; the message is kept (shared, not
+    /// copied) for the `task_complete` that ends the turn.
+    pub fn record_agent_message(&self, message: &MessageText) {
         self.record(
             "event_msg",
             &AgentMessagePayload {
                 kind: "agent_message",
-                message: &literal,
+                message: message.literal(),
             },
         );
         if let Ok(mut state) = self.state.lock() {
-            state.last_agent_message = Some(literal);
+            state.last_agent_message = Some(message.clone());
         }
     }
 
@@ -195,41 +195,42 @@ impl RolloutRecorder {
             &TaskCompletePayload {
                 kind: "task_complete",
                 turn_id,
-                last_agent_message: last.as_deref(),
+                last_agent_message: last.as_ref().map(MessageText::literal),
             },
         );
     }
 
     /// Record one line of any kind.
     pub fn record<P: serde::Serialize + ?Sized>(&self, kind: &str, payload: &P) {
-        // Serialised from borrowed parts: a multi-megabyte payload is not copied.
-        let record = RecordLine {
-            timestamp: timestamp_now(),
-            kind,
-            payload,
-        };
-        let Ok(mut line) = serde_json::to_string(&record) else {
-            return;
-        };
-        if let Some(secret) = &self.secret {
-            if line.contains(secret.as_str()) {
-                line = line.replace(secret.as_str(), REDACTED);
-            }
-        }
-        line.push('\n');
         let Ok(mut state) = self.state.lock() else {
             return;
         };
         if state.failed {
             return;
         }
-        if !state.materialized {
-            state.pending.extend_from_slice(line.as_bytes());
-            return;
+        // Serialised from borrowed parts into a buffer kept between records:
+        // a multi-megabyte payload is copied once and needs no fresh memory.
+        let mut line = std::mem::take(&mut state.line);
+        line.clear();
+        let record = RecordLine {
+            timestamp: timestamp_now(),
+            kind,
+            payload,
+        };
+        if serde_json::to_writer(&mut line, &record).is_ok() {
+            if let Some(secret) = &self.secret {
+                if memchr::memmem::find(&line, secret.as_bytes()).is_some() {
+                    line = redact(&line, secret.as_bytes());
+                }
+            }
+            line.push(b'\n');
+            if !state.materialized {
+                state.pending.extend_from_slice(&line);
+            } else if let Err(err) = self.write(&mut state, &line) {
+                self.fail(&mut state, &err);
+            }
         }
-        if let Err(err) = self.write(&mut state, line.as_bytes()) {
-            self.fail(&mut state, &err);
-        }
+        state.line = line;
     }
 
     /// Create the file (first user message) and write what waited in memory.
@@ -280,6 +281,19 @@ impl RolloutRecorder {
         state.pending.clear();
         tracing::warn!(cause = %err, "session recording stopped");
     }
+}
+
+/// `line` with every occurrence of `secret` replaced by [`REDACTED`].
+fn redact(line: &[u8], secret: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = memchr::memmem::find(rest, secret) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        rest = &rest[at + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// Whether the file at `path` is empty or ends with a newline.

@@ -149,7 +149,7 @@ enum ResourceError {
     Server {
         server: String,
         method: &'static str,
-        error: ServiceError,
+        error: Box<ServiceError>,
     },
     /// The server did not answer within its `tool_timeout`.
     #[error("MCP server `{server}`: {method} timed out after {seconds}s")]
@@ -369,7 +369,7 @@ async fn bounded<T>(
         Ok(Err(error)) => Err(ResourceError::Server {
             server: server.name.clone(),
             method,
-            error,
+            error: Box::new(error),
         }),
         Err(_) => Err(ResourceError::Timeout {
             server: server.name.clone(),

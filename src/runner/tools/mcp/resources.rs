@@ -160,53 +160,113 @@ enum ResourceError {
     },
 }
 
-/// The arguments of every resource tool (each uses a subset).
+/// What a listing tool lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// `resources/list`.
+    Resources,
+    /// `resources/templates/list`.
+    Templates,
+}
+
+impl Listing {
+    /// The MCP method.
+    fn method(self) -> &'static str {
+        match self {
+            Listing::Resources => "resources/list",
+            Listing::Templates => "resources/templates/list",
+        }
+    }
+
+    /// The key of the entries in the answer (the MCP result's own).
+    fn key(self) -> &'static str {
+        match self {
+            Listing::Resources => "resources",
+            Listing::Templates => "resourceTemplates",
+        }
+    }
+}
+
+/// The arguments of every resource tool as the model sent them (each tool
+/// uses a subset); [`ResourceRequest::parse`] validates them.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ResourceArgs {
+struct ResourceArgsRaw {
     server: Option<String>,
     cursor: Option<String>,
     uri: Option<String>,
 }
 
-impl ResourceArgs {
+/// A validated resource tool call.
+#[derive(Debug, PartialEq, Eq)]
+enum ResourceRequest {
+    /// Every entry of every server that offers resources.
+    ListAll(Listing),
+    /// One page of one server's listing.
+    ListPage {
+        listing: Listing,
+        server: String,
+        cursor: Option<String>,
+    },
+    /// One resource.
+    Read { server: String, uri: String },
+}
+
+impl ResourceRequest {
     /// Parse and check `arguments` (`null` means none) for `tool`.
-    fn parse(tool: ResourceTool, arguments: &Value) -> Result<ResourceArgs, ResourceError> {
-        let invalid = |reason: String| ResourceError::Arguments {
+    fn parse(tool: ResourceTool, arguments: &Value) -> Result<ResourceRequest, ResourceError> {
+        let invalid = |reason: &str| ResourceError::Arguments {
             tool: tool.name(),
-            reason,
+            reason: reason.to_string(),
         };
-        let args: ResourceArgs = match arguments {
-            Value::Null => ResourceArgs::default(),
+        let args: ResourceArgsRaw = match arguments {
+            Value::Null => ResourceArgsRaw::default(),
             other => {
-                serde_json::from_value(other.clone()).map_err(|err| invalid(err.to_string()))?
+                serde_json::from_value(other.clone()).map_err(|err| invalid(&err.to_string()))?
             }
         };
-        match tool {
-            ResourceTool::List | ResourceTool::Templates => {
-                if args.uri.is_some() {
-                    return Err(invalid("unknown field `uri`".to_string()));
-                }
-                if args.cursor.is_some() && args.server.is_none() {
-                    return Err(invalid(
-                        "`cursor` requires `server`: cursors page through one server's listing"
-                            .to_string(),
-                    ));
-                }
-            }
+        let listing = match tool {
+            ResourceTool::List => Listing::Resources,
+            ResourceTool::Templates => Listing::Templates,
             ResourceTool::Read => {
-                if args.cursor.is_some() {
-                    return Err(invalid("unknown field `cursor`".to_string()));
-                }
-                if args.server.is_none() {
-                    return Err(invalid("missing field `server`".to_string()));
-                }
-                if args.uri.is_none() {
-                    return Err(invalid("missing field `uri`".to_string()));
-                }
+                return match args {
+                    ResourceArgsRaw {
+                        cursor: Some(_), ..
+                    } => Err(invalid("unknown field `cursor`")),
+                    ResourceArgsRaw { server: None, .. } => Err(invalid("missing field `server`")),
+                    ResourceArgsRaw { uri: None, .. } => Err(invalid("missing field `uri`")),
+                    ResourceArgsRaw {
+                        server: Some(server),
+                        uri: Some(uri),
+                        cursor: None,
+                    } => Ok(ResourceRequest::Read { server, uri }),
+                };
             }
+        };
+        match args {
+            ResourceArgsRaw { uri: Some(_), .. } => Err(invalid("unknown field `uri`")),
+            ResourceArgsRaw {
+                server: None,
+                cursor: Some(_),
+                ..
+            } => Err(invalid(
+                "`cursor` requires `server`: cursors page through one server's listing",
+            )),
+            ResourceArgsRaw {
+                server: None,
+                cursor: None,
+                uri: None,
+            } => Ok(ResourceRequest::ListAll(listing)),
+            ResourceArgsRaw {
+                server: Some(server),
+                cursor,
+                uri: None,
+            } => Ok(ResourceRequest::ListPage {
+                listing,
+                server,
+                cursor,
+            }),
         }
-        Ok(args)
     }
 }
 
@@ -222,55 +282,50 @@ impl McpConnections {
 
     /// Answer a resource tool call with its JSON `arguments`.
     pub async fn resource_call(&self, tool: ResourceTool, arguments: &Value) -> McpOutcome {
-        match self.resource_json(tool, arguments).await {
+        let answer = match ResourceRequest::parse(tool, arguments) {
+            Ok(request) => self.answer(request).await,
+            Err(err) => Err(err),
+        };
+        match answer {
             Ok(value) => McpOutcome::Answered(CallToolResult::structured(value)),
             Err(err) => McpOutcome::Failed(err.to_string()),
         }
     }
 
-    async fn resource_json(
-        &self,
-        tool: ResourceTool,
-        arguments: &Value,
-    ) -> Result<Value, ResourceError> {
-        let args = ResourceArgs::parse(tool, arguments)?;
-        let Some(name) = args.server else {
-            return self.aggregate(tool).await;
-        };
-        let server = self.resource_server(&name)?;
-        let cursor = args.cursor;
-        match tool {
-            ResourceTool::List => {
-                let page = bounded(server, "resources/list", async {
-                    server
-                        .service
-                        .list_resources(Some(PaginatedRequestParam { cursor }))
-                        .await
-                })
-                .await?;
-                Ok(
-                    json!({"server": name, "resources": page.resources, "nextCursor": page.next_cursor}),
-                )
+    /// The JSON answer to a request (see the module docs for its shapes).
+    async fn answer(&self, request: ResourceRequest) -> Result<Value, ResourceError> {
+        match request {
+            ResourceRequest::ListAll(listing) => self.list_all(listing).await,
+            ResourceRequest::ListPage {
+                listing,
+                server: name,
+                cursor,
+            } => {
+                let server = self.resource_server(&name)?;
+                let param = Some(PaginatedRequestParam { cursor });
+                let (entries, next_cursor) = match listing {
+                    Listing::Resources => {
+                        let page = bounded(server, listing.method(), async {
+                            server.service.list_resources(param).await
+                        })
+                        .await?;
+                        (to_values(page.resources), page.next_cursor)
+                    }
+                    Listing::Templates => {
+                        let page = bounded(server, listing.method(), async {
+                            server.service.list_resource_templates(param).await
+                        })
+                        .await?;
+                        (to_values(page.resource_templates), page.next_cursor)
+                    }
+                };
+                Ok(json!({"server": name, listing.key(): entries, "nextCursor": next_cursor}))
             }
-            ResourceTool::Templates => {
-                let page = bounded(server, "resources/templates/list", async {
-                    server
-                        .service
-                        .list_resource_templates(Some(PaginatedRequestParam { cursor }))
-                        .await
-                })
-                .await?;
-                Ok(
-                    json!({"server": name, "resourceTemplates": page.resource_templates, "nextCursor": page.next_cursor}),
-                )
-            }
-            ResourceTool::Read => {
-                let uri = args.uri.unwrap_or_default();
+            ResourceRequest::Read { server: name, uri } => {
+                let server = self.resource_server(&name)?;
+                let param = ReadResourceRequestParam { uri: uri.clone() };
                 let read = bounded(server, "resources/read", async {
-                    server
-                        .service
-                        .read_resource(ReadResourceRequestParam { uri: uri.clone() })
-                        .await
+                    server.service.read_resource(param).await
                 })
                 .await?;
                 Ok(json!({"server": name, "uri": uri, "contents": read.contents}))
@@ -301,28 +356,21 @@ impl McpConnections {
 
     /// Every page of every resource-offering server's listing, each entry
     /// tagged with its server.
-    async fn aggregate(&self, tool: ResourceTool) -> Result<Value, ResourceError> {
+    async fn list_all(&self, listing: Listing) -> Result<Value, ResourceError> {
         let servers: Vec<&Server> = self
             .servers
             .iter()
             .map(AsRef::as_ref)
             .filter(|s| offers_resources(s))
             .collect();
-        let (key, method) = match tool {
-            ResourceTool::Templates => ("resourceTemplates", "resources/templates/list"),
-            ResourceTool::List | ResourceTool::Read => ("resources", "resources/list"),
-        };
         let listings = join_all(servers.iter().map(|server| {
-            bounded(server, method, async move {
-                let entries = match tool {
-                    ResourceTool::Templates => {
+            bounded(server, listing.method(), async move {
+                Ok(match listing {
+                    Listing::Resources => to_values(server.service.list_all_resources().await?),
+                    Listing::Templates => {
                         to_values(server.service.list_all_resource_templates().await?)
                     }
-                    ResourceTool::List | ResourceTool::Read => {
-                        to_values(server.service.list_all_resources().await?)
-                    }
-                };
-                Ok(entries)
+                })
             })
         }))
         .await;
@@ -337,7 +385,7 @@ impl McpConnections {
                 all.push(Value::Object(tagged));
             }
         }
-        Ok(json!({ key: all }))
+        Ok(json!({ listing.key(): all }))
     }
 }
 
@@ -403,36 +451,62 @@ mod tests {
         assert_eq!(specs[2]["parameters"]["required"], json!(["server", "uri"]));
     }
 
+    fn error(tool: ResourceTool, arguments: Value) -> String {
+        match ResourceRequest::parse(tool, &arguments) {
+            Ok(request) => panic!("accepted: {request:?}"),
+            Err(err) => err.to_string(),
+        }
+    }
+
     #[test]
     fn cursor_without_server_is_rejected() {
-        let err = ResourceArgs::parse(ResourceTool::List, &json!({"cursor": "2"}))
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = error(ResourceTool::List, json!({"cursor": "2"}));
         assert!(err.contains("`cursor` requires `server`"), "{err}");
+        let err = error(ResourceTool::Templates, json!({"uri": "x://y"}));
+        assert!(err.contains("unknown field `uri`"), "{err}");
     }
 
     #[test]
     fn read_needs_server_and_uri() {
-        let err = |args: Value| {
-            ResourceArgs::parse(ResourceTool::Read, &args)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        };
-        assert!(err(json!({"uri": "x://y"})).contains("missing field `server`"));
-        assert!(err(json!({"server": "s"})).contains("missing field `uri`"));
-        assert!(err(json!({"server": 3, "uri": "x"})).contains("invalid type"));
-        assert!(
-            ResourceArgs::parse(ResourceTool::Read, &json!({"server": "s", "uri": "x"})).is_ok()
+        let read = ResourceTool::Read;
+        assert!(error(read, json!({"uri": "x://y"})).contains("missing field `server`"));
+        assert!(error(read, json!({"server": "s"})).contains("missing field `uri`"));
+        assert!(error(read, json!({"server": 3, "uri": "x"})).contains("invalid type"));
+        assert!(error(read, json!({"server": "s", "uri": "x", "x": 1})).contains("unknown field"));
+        assert_eq!(
+            ResourceRequest::parse(read, &json!({"server": "s", "uri": "x"})).ok(),
+            Some(ResourceRequest::Read {
+                server: "s".to_string(),
+                uri: "x".to_string()
+            })
         );
     }
 
     #[test]
-    fn list_without_arguments_aggregates() {
-        let args = ResourceArgs::parse(ResourceTool::List, &Value::Null);
-        assert!(args.is_ok_and(|a| a.server.is_none() && a.cursor.is_none()));
+    fn listing_requests() {
+        let parse = |tool, arguments: Value| ResourceRequest::parse(tool, &arguments).ok();
+        assert_eq!(
+            parse(ResourceTool::List, Value::Null),
+            Some(ResourceRequest::ListAll(Listing::Resources))
+        );
+        assert_eq!(
+            parse(ResourceTool::Templates, json!({})),
+            Some(ResourceRequest::ListAll(Listing::Templates))
+        );
+        assert_eq!(
+            parse(ResourceTool::List, json!({"server": "s", "cursor": "c"})),
+            Some(ResourceRequest::ListPage {
+                listing: Listing::Resources,
+                server: "s".to_string(),
+                cursor: Some("c".to_string())
+            })
+        );
+    }
+
+    #[test]
+    fn item_server_defaults_to_codex() {
         assert_eq!(item_server(&Value::Null), AGGREGATE_SERVER);
+        assert_eq!(item_server(&json!({"uri": "x"})), AGGREGATE_SERVER);
         assert_eq!(item_server(&json!({"server": "docs"})), "docs");
     }
 }

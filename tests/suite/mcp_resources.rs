@@ -482,3 +482,63 @@ fn everything_resources() -> anyhow::Result<()> {
     assert_eq!(call_output(request, "call_5")?, error);
     Ok(())
 }
+
+/// Listing without a server gathers every page of every server offering
+/// resources, in configuration order, each entry tagged with its server.
+#[test]
+fn listing_all_servers_tags_each_entry() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[
+                ("call_1", "list_mcp_resources", json!({})),
+                ("call_2", "list_mcp_resource_templates", Value::Null),
+            ],
+        ),
+        done_reply("resp_2"),
+    ])?;
+    configure(
+        &env,
+        &[
+            server_table("first", &["--resources"], ""),
+            server_table("plain", &[], ""),
+            server_table("second", &["--resources"], ""),
+        ],
+    )?;
+    let run = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let (_, events) = run.events()?;
+    let items = completed_items(&events);
+    assert_eq!(items.len(), 2, "{items:#?}");
+    let resources = structured(&items[0]);
+    let tags: Vec<(&str, &str)> = resources["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["server"].as_str().unwrap_or_default(),
+                r["uri"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("first", "test://greeting"),
+            ("first", "test://pixel"),
+            ("second", "test://greeting"),
+            ("second", "test://pixel"),
+        ]
+    );
+    let templates = structured(&items[1]);
+    let servers: Vec<&Value> = templates["resourceTemplates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| &t["server"])
+        .collect();
+    assert_eq!(servers, [&json!("first"), &json!("second")]);
+    assert_eq!(items[1]["arguments"], Value::Null);
+    Ok(())
+}

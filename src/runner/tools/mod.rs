@@ -21,8 +21,8 @@
 //! `exec_command`, `shell`, `shell_command` when the model family has
 //! `parallel_tool_calls`, unless the command is an intercepted `apply_patch`.
 //! Every other call (`update_plan`, `apply_patch`, intercepted patches,
-//! `write_stdin` with characters, commands of other families, MCP tools,
-//! unknown tools)
+//! `write_stdin` with characters, commands of other families, MCP tools and
+//! the MCP resource tools, unknown tools)
 //! is a group of its own, so it is a barrier: it starts after everything
 //! before it has finished and finishes before anything after it starts.
 //! Within a group, every call is started in call order before anything is

@@ -11,7 +11,9 @@
 //!   asks for the next page. Without a `server` they aggregate every page of
 //!   every server that advertises the `resources` capability (concurrently),
 //!   each entry tagged with its `server`: `{"resources":[{"server":..,..}]}`;
-//!   a `cursor` then is an error, since cursors belong to one server.
+//!   a `cursor` then is an error, since cursors belong to one server. Each
+//!   server's whole listing is bounded by its own `tool_timeout`, and a
+//!   server that fails or times out fails the call (the error names it).
 //! * `read_mcp_resource` needs `server` and `uri` and returns
 //!   `{"server":..,"uri":..,"contents":[..]}`.
 //!

@@ -7,10 +7,13 @@
 //! It starts the mock Responses server (crates/mock-responses) on 127.0.0.1 with a small
 //! scripted turn: the model thinks, posts a plan (`update_plan`), runs `ls`, adds README.md
 //! with `apply_patch`, runs `cat` on it (commands and the edit really happen, inside the
-//! Landlock + seccomp sandbox, `--sandbox workspace-write`), then answers. It makes a
-//! temporary CODEX_HOME whose config.toml points a provider at the mock, and a temporary
-//! git repository to work in. Then it runs the release `codex` binary (building it first
-//! when it is missing or older than this example) twice:
+//! Landlock + seccomp sandbox, `--sandbox workspace-write`), calls the `echo` tool of a
+//! local MCP server (`mcp__demo__echo`, an `mcp_tool_call` item), then answers. It makes a
+//! temporary CODEX_HOME whose config.toml points a provider at the mock and declares
+//! `[mcp_servers.demo]`, a stdio server running this repository's `mcp-test-server`
+//! binary, and a temporary git repository to work in. Then it runs the release `codex`
+//! binary (building it and `mcp-test-server` first when missing or older than this
+//! example) twice:
 //!
 //! 1. `codex exec --json --sandbox workspace-write "..."`, streaming the JSONL events to stdout as they arrive;
 //! 2. `codex exec --sandbox workspace-write "..."` in human mode: the transcript goes to stderr, the final message
@@ -30,7 +33,7 @@ use serde_json::json;
 const PROMPT: &str = "Add a README with a short overview of this repository.";
 
 fn main() -> Result<()> {
-    let codex = locate_codex()?;
+    let (codex, mcp_server) = locate_binaries()?;
 
     // The same two-response turn for each of the two runs.
     let server = MockServer::start([scripted_turn(), scripted_turn()].concat())
@@ -49,8 +52,13 @@ name = "Mock"
 base_url = "{}"
 env_key = "CODEX_API_KEY"
 wire_api = "responses"
+
+[mcp_servers.demo]
+command = {:?}
+required = true
 "#,
-            server.base_url()
+            server.base_url(),
+            mcp_server.to_string_lossy()
         ),
     )
     .context("cannot write config.toml")?;
@@ -119,8 +127,9 @@ wire_api = "responses"
     Ok(())
 }
 
-/// Five model responses: a plan, a command, a patch, a second command (all run
-/// for real, in the Landlock + seccomp sandbox), then the final message.
+/// Six model responses: a plan, a command, a patch, a second command (all run
+/// for real, in the Landlock + seccomp sandbox), an MCP tool call, then the
+/// final message.
 fn scripted_turn() -> Vec<Reply> {
     let plan = json!({
         "explanation": "Small change, two steps.",
@@ -132,6 +141,7 @@ fn scripted_turn() -> Vec<Reply> {
     let ls = json!({"cmd": "ls -A", "login": false, "yield_time_ms": 2000});
     let cat =
         json!({"cmd": "cat README.md && wc -l README.md", "login": false, "yield_time_ms": 2000});
+    let echo = json!({"text": "README.md is written"});
     let patch = "*** Begin Patch\n*** Add File: README.md\n+# demo\n+\n+A repository edited by the offline demo.\n*** End Patch\n";
     vec![
         Reply::sse(vec![
@@ -157,6 +167,11 @@ fn scripted_turn() -> Vec<Reply> {
         ]),
         Reply::sse(vec![
             ev::created("resp_5"),
+            ev::function_call("call_mcp", "mcp__demo__echo", &echo.to_string()),
+            ev::completed_with_usage("resp_5", 1550, 1408, 30, 0),
+        ]),
+        Reply::sse(vec![
+            ev::created("resp_6"),
             ev::reasoning("rs_2", &["**Summarising**"]),
             ev::message_added("msg_1"),
             ev::output_text_delta("msg_1", "Added README.md with a short overview; "),
@@ -165,7 +180,7 @@ fn scripted_turn() -> Vec<Reply> {
                 "msg_1",
                 "Added README.md with a short overview; `cat` shows its three lines.",
             ),
-            ev::completed_with_usage("resp_5", 1600, 1536, 40, 16),
+            ev::completed_with_usage("resp_6", 1600, 1536, 40, 16),
         ]),
     ]
 }
@@ -218,11 +233,11 @@ fn make_git_repo(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The `codex` binary of this example's profile (`target/<profile>/codex`). Built with
-/// cargo when it is missing or older than this example, and always brought up to date
-/// when the example runs under `cargo run` (a no-op when it is fresh): cargo does not
-/// rebuild binaries for examples.
-fn locate_codex() -> Result<PathBuf> {
+/// The `codex` and `mcp-test-server` binaries of this example's profile
+/// (`target/<profile>/…`). Built with cargo when one is missing or older than this
+/// example, and always brought up to date when the example runs under `cargo run` (a
+/// no-op when they are fresh): cargo does not rebuild binaries for examples.
+fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
     let exe = std::env::current_exe().context("cannot locate this example")?;
     // target/<profile>/examples/demo → target/<profile>
     let profile_dir = exe
@@ -230,16 +245,19 @@ fn locate_codex() -> Result<PathBuf> {
         .and_then(Path::parent)
         .context("unexpected example location")?;
     let codex = profile_dir.join(format!("codex{}", std::env::consts::EXE_SUFFIX));
+    let server = profile_dir.join(format!("mcp-test-server{}", std::env::consts::EXE_SUFFIX));
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let stale = match (modified(&codex), modified(&exe)) {
-        (Some(bin), Some(example)) => bin < example,
-        _ => true,
-    };
+    let stale = [&codex, &server]
+        .iter()
+        .any(|bin| match (modified(bin), modified(&exe)) {
+            (Some(bin), Some(example)) => bin < example,
+            _ => true,
+        });
     let under_cargo = std::env::var_os("CARGO");
     if stale || under_cargo.is_some() {
         let cargo = under_cargo.unwrap_or_else(|| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--bin", "codex"]);
+        build.args(["build", "--bin", "codex", "--bin", "mcp-test-server"]);
         // Drop what `cargo run` set for this example (CARGO_PKG_NAME, …): build scripts
         // that watch those variables would otherwise rerun and rebuild half the tree.
         for (name, _) in std::env::vars_os() {
@@ -265,9 +283,13 @@ fn locate_codex() -> Result<PathBuf> {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .context("cannot run cargo to build the codex binary")?;
-        if !status.success() || !codex.exists() {
-            bail!("building {} failed ({status})", codex.display());
+        if !status.success() || !codex.exists() || !server.exists() {
+            bail!(
+                "building {} and {} failed ({status})",
+                codex.display(),
+                server.display()
+            );
         }
     }
-    Ok(codex)
+    Ok((codex, server))
 }

@@ -7,8 +7,13 @@
 //! `<unset>`; `{}` → the working directory); `--long-tool-name` adds a tool
 //! with a 70-character name. `tools/list` pages one tool at a time.
 //!
+//! `--resources` advertises the `resources` capability with two resources,
+//! `test://greeting` (text) and `test://pixel` (a blob), listed one per page,
+//! and one template, `test://echo/{text}` (read back as the text); reading
+//! any other URI is a `-32002` error.
+//!
 //! Faults: `--exit-at-start`, `--hang-initialize`, `--crash-on-call`,
-//! `--slow-call-ms N`, `--is-error`, `--init-delay-ms N`. `--pidfile PATH`
+//! `--slow-call-ms N` (tool calls and resource reads), `--is-error`, `--init-delay-ms N`. `--pidfile PATH`
 //! writes the server's pid (and, with `--spawn-child`, a child `sleep`'s pid
 //! on the next line) so tests can check that nothing outlives the run.
 
@@ -26,6 +31,7 @@ struct Options {
     is_error: bool,
     init_delay_ms: u64,
     long_tool_name: bool,
+    resources: bool,
     spawn_child: bool,
     pidfile: Option<String>,
 }
@@ -44,6 +50,7 @@ fn parse_args() -> Options {
             "--init-delay-ms" => options.init_delay_ms = number(),
             "--long-tool-name" => options.long_tool_name = true,
             "--spawn-child" => options.spawn_child = true,
+            "--resources" => options.resources = true,
             "--pidfile" => options.pidfile = args.next(),
             _ => {}
         }
@@ -101,6 +108,34 @@ fn call(options: &Options, params: &Value) -> Value {
     }
 }
 
+fn resources() -> Vec<Value> {
+    vec![
+        json!({"uri": "test://greeting", "name": "greeting", "mimeType": "text/plain",
+               "description": "A friendly greeting."}),
+        json!({"uri": "test://pixel", "name": "pixel", "mimeType": "image/png"}),
+    ]
+}
+
+/// `resources/read`: the result, or the JSON-RPC error.
+fn read(options: &Options, params: &Value) -> Result<Value, Value> {
+    if options.slow_call_ms > 0 {
+        std::thread::sleep(Duration::from_millis(options.slow_call_ms));
+    }
+    let uri = params["uri"].as_str().unwrap_or_default();
+    let contents = if uri == "test://greeting" {
+        json!({"uri": uri, "mimeType": "text/plain", "text": "hello from mcp-test-server"})
+    } else if uri == "test://pixel" {
+        json!({"uri": uri, "mimeType": "image/png", "blob": "iVBORw0KGgo="})
+    } else if let Some(text) = uri.strip_prefix("test://echo/") {
+        json!({"uri": uri, "mimeType": "text/plain", "text": text})
+    } else {
+        return Err(
+            json!({"code": -32002, "message": format!("resource not found: {uri}"), "data": {"uri": uri}}),
+        );
+    };
+    Ok(json!({"contents": [contents]}))
+}
+
 fn main() {
     let options = parse_args();
     let mut pids = vec![std::process::id().to_string()];
@@ -136,9 +171,14 @@ fn main() {
                     std::thread::sleep(Duration::from_secs(3600));
                 }
                 std::thread::sleep(Duration::from_millis(options.init_delay_ms));
+                let capabilities = if options.resources {
+                    json!({"tools": {}, "resources": {}})
+                } else {
+                    json!({"tools": {}})
+                };
                 json!({
                     "protocolVersion": params["protocolVersion"].as_str().unwrap_or("2025-06-18"),
-                    "capabilities": {"tools": {}},
+                    "capabilities": capabilities,
                     "serverInfo": {"name": "mcp-test-server", "version": "0.0.0"},
                 })
             }
@@ -156,6 +196,31 @@ fn main() {
                 }
             }
             "tools/call" => call(&options, &params),
+            "resources/list" if options.resources => {
+                let all = resources();
+                let start: usize = params["cursor"]
+                    .as_str()
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or_default();
+                let page: Vec<Value> = all.iter().skip(start).take(1).cloned().collect();
+                if start + 1 < all.len() {
+                    json!({"resources": page, "nextCursor": (start + 1).to_string()})
+                } else {
+                    json!({"resources": page})
+                }
+            }
+            "resources/templates/list" if options.resources => json!({"resourceTemplates": [
+                {"uriTemplate": "test://echo/{text}", "name": "echo", "mimeType": "text/plain"}
+            ]}),
+            "resources/read" if options.resources => match read(&options, &params) {
+                Ok(result) => result,
+                Err(error) => {
+                    let reply = json!({"jsonrpc": "2.0", "id": id, "error": error});
+                    let _ = writeln!(stdout, "{reply}");
+                    let _ = stdout.flush();
+                    continue;
+                }
+            },
             "ping" => json!({}),
             _ => {
                 let reply = json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": "method not found"}});

@@ -19,11 +19,11 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a killed server may take to disappear after codex exited.
 const DEATH_TIMEOUT: Duration = Duration::from_secs(3);
 
-const SERVER: &str = env!("CARGO_BIN_EXE_mcp-test-server");
+pub(super) const SERVER: &str = env!("CARGO_BIN_EXE_mcp-test-server");
 
 /// A `[mcp_servers.<name>]` table running the test server with `args`,
 /// plus `extra` lines.
-fn server_table(name: &str, args: &[&str], extra: &str) -> String {
+pub(super) fn server_table(name: &str, args: &[&str], extra: &str) -> String {
     let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
     format!(
         "\n[mcp_servers.{name}]\ncommand = {SERVER:?}\nargs = [{}]\n{extra}\n",
@@ -32,7 +32,7 @@ fn server_table(name: &str, args: &[&str], extra: &str) -> String {
 }
 
 /// Write a config with the given server tables.
-fn configure(env: &TestEnv, tables: &[String]) -> anyhow::Result<()> {
+pub(super) fn configure(env: &TestEnv, tables: &[String]) -> anyhow::Result<()> {
     env.write_config("", &tables.concat())
 }
 
@@ -70,12 +70,17 @@ fn assert_all_die(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn mcp_events(events: &[Value]) -> Vec<Value> {
+pub(super) fn mcp_events(events: &[Value]) -> Vec<Value> {
     item_events(events, "mcp_tool_call")
 }
 
 /// The call's two events: started then completed, with the common fields.
-fn call_pair(events: &[Value], server: &str, tool: &str, arguments: Value) -> (Value, Value) {
+pub(super) fn call_pair(
+    events: &[Value],
+    server: &str,
+    tool: &str,
+    arguments: Value,
+) -> (Value, Value) {
     let items = mcp_events(events);
     assert_eq!(items.len(), 2, "{events:#?}");
     assert_eq!(items[0]["type"], "item.started");
@@ -495,7 +500,7 @@ fn sigint_during_startup_kills_servers() -> anyhow::Result<()> {
 
 /// The real `@modelcontextprotocol/server-everything` from npm (`scripts/test`
 /// installs it under tests/sdk; `MCP_EVERYTHING` overrides the path).
-fn everything_command() -> anyhow::Result<PathBuf> {
+pub(super) fn everything_command() -> anyhow::Result<PathBuf> {
     let command = std::env::var_os("MCP_EVERYTHING").map_or_else(
         || {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

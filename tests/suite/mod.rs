@@ -6,6 +6,7 @@ mod config;
 mod git_check;
 mod human_output;
 mod mcp;
+mod mcp_resources;
 mod output_files;
 mod output_jsonl;
 mod parallel_calls;

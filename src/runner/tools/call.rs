@@ -76,15 +76,72 @@ impl ToolCall {
         }
     }
 
-    /// The output item answering this call with `text`.
-    pub fn output(&self, text: &str) -> Value {
+    /// The output item answering this call with `output`.
+    pub fn output(&self, output: CallOutput) -> Value {
+        let output = match output {
+            CallOutput::Text(text) => Value::String(text),
+            CallOutput::Content(items) => Value::Array(items),
+        };
         match self {
             ToolCall::Function { call_id, .. } | ToolCall::LocalShell { call_id } => {
-                json!({"type": "function_call_output", "call_id": call_id, "output": text})
+                json!({"type": "function_call_output", "call_id": call_id, "output": output})
             }
             ToolCall::Custom { call_id, .. } => {
-                json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
+                json!({"type": "custom_tool_call_output", "call_id": call_id, "output": output})
             }
         }
+    }
+}
+
+/// The `output` of a call's output item (SPEC §7.4): plain text, which is
+/// what almost every tool answers, or a list of content items
+/// (`input_text` / `input_image` parts) when the answer carries images.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutput {
+    /// A string `output`.
+    Text(String),
+    /// An array `output` of Responses input content items.
+    Content(Vec<Value>),
+}
+
+impl From<&str> for CallOutput {
+    fn from(text: &str) -> CallOutput {
+        CallOutput::Text(text.to_string())
+    }
+}
+
+impl From<String> for CallOutput {
+    fn from(text: String) -> CallOutput {
+        CallOutput::Text(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn function_call() -> ToolCall {
+        ToolCall::Function {
+            name: "f".to_string(),
+            call_id: "call_1".to_string(),
+            arguments: "{}".to_string(),
+        }
+    }
+
+    #[test]
+    fn text_output_is_a_string() {
+        assert_eq!(
+            function_call().output("hi".into()),
+            json!({"type": "function_call_output", "call_id": "call_1", "output": "hi"})
+        );
+    }
+
+    #[test]
+    fn content_output_is_an_array() {
+        let part = json!({"type": "input_text", "text": "hi"});
+        assert_eq!(
+            function_call().output(CallOutput::Content(vec![part.clone()])),
+            json!({"type": "function_call_output", "call_id": "call_1", "output": [part]})
+        );
     }
 }

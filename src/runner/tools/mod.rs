@@ -2,7 +2,8 @@
 //! response are answered (SPEC §8 step 3, §9).
 //!
 //! Unknown tools get the `unsupported call: <name>` reply; the concrete tools
-//! (plans, apply_patch, the command tools, view_image, MCP servers' tools)
+//! (plans, apply_patch, the command tools, view_image, MCP servers' tools and
+//! the MCP resource tools)
 //! plug in here.
 //! A call never fails the turn: problems go back to the model as its output.
 //!
@@ -20,8 +21,8 @@
 //! `exec_command`, `shell`, `shell_command` when the model family has
 //! `parallel_tool_calls`, unless the command is an intercepted `apply_patch`.
 //! Every other call (`update_plan`, `apply_patch`, intercepted patches,
-//! `write_stdin` with characters, commands of other families, MCP tools,
-//! unknown tools)
+//! `write_stdin` with characters, commands of other families, MCP tools and
+//! the MCP resource tools, unknown tools)
 //! is a group of its own, so it is a barrier: it starts after everything
 //! before it has finished and finishes before anything after it starts.
 //! Within a group, every call is started in call order before anything is
@@ -57,8 +58,9 @@ use crate::runner::events::{ItemDetails, McpToolCallResult, McpToolCallStatus, T
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
 use crate::sandbox::SandboxPolicy;
 use crate::session::records;
+use call::CallOutput;
 pub use call::ToolCall;
-use mcp::{McpConnections, McpOutcome};
+use mcp::{McpConnections, McpOutcome, ResourceTool};
 use shell::{CommandCall, CommandDone, CommandKind, OpenCommands, ShellTools};
 
 /// What answering one call produced.
@@ -74,8 +76,14 @@ pub struct CallResult {
 impl CallResult {
     /// `text` as the output of `call`, with nothing attached.
     fn reply(call: &ToolCall, text: &str) -> CallResult {
+        CallResult::answer(call, text.into())
+    }
+
+    /// `output` (text or content items) as the output of `call`, with
+    /// nothing attached.
+    fn answer(call: &ToolCall, output: CallOutput) -> CallResult {
         CallResult {
-            output: call.output(text),
+            output: call.output(output),
             attachment: None,
         }
     }
@@ -97,11 +105,19 @@ enum Started<'c> {
 struct McpPending {
     item_id: String,
     call_id: String,
-    name: String,
+    target: McpTarget,
     server: String,
     tool: String,
     arguments: Value,
     started: Instant,
+}
+
+/// What an MCP call asks for.
+enum McpTarget {
+    /// A server's tool, by its model-facing name.
+    Tool(String),
+    /// One of the resource tools.
+    Resource(ResourceTool),
 }
 
 /// A call after its wait step.
@@ -274,7 +290,7 @@ impl ToolRegistry {
             }
             ToolCall::Function {
                 name, arguments, ..
-            } if self.mcp.lookup(name).is_some() => {
+            } if self.mcp.lookup(name).is_some() || self.mcp.resource_tool(name).is_some() => {
                 match self.mcp_start(name, call.call_id(), arguments, emitter) {
                     Ok(pending) => return Started::Mcp(call, pending),
                     Err(message) => message,
@@ -318,17 +334,24 @@ impl ToolRegistry {
             Started::Done(result) => Waited::Done(result),
             Started::Command(call, command) => Waited::Command(call, command.wait().await),
             Started::Mcp(call, pending) => {
-                let arguments = match &pending.arguments {
-                    Value::Object(map) => Some(map.clone()),
-                    _ => None,
+                let outcome = match &pending.target {
+                    McpTarget::Tool(name) => {
+                        let arguments = match &pending.arguments {
+                            Value::Object(map) => Some(map.clone()),
+                            _ => None,
+                        };
+                        self.mcp.call(name, arguments).await
+                    }
+                    McpTarget::Resource(tool) => {
+                        self.mcp.resource_call(*tool, &pending.arguments).await
+                    }
                 };
-                let outcome = self.mcp.call(&pending.name, arguments).await;
                 Waited::Mcp(call, Box::new((pending, outcome)))
             }
             Started::ViewImage(call, arguments) => {
                 Waited::Done(match view_image::view(arguments, &self.cwd).await {
                     Ok(viewed) => CallResult {
-                        output: call.output(&viewed.reply),
+                        output: call.output(viewed.reply.into()),
                         attachment: Some(viewed.message),
                     },
                     Err(text) => CallResult::reply(call, &text),
@@ -345,12 +368,13 @@ impl ToolRegistry {
                 CallResult::reply(call, &done.finish(&self.shell, emitter))
             }
             Waited::Mcp(call, waited) => {
-                CallResult::reply(call, &mcp_finish(waited.0, waited.1, emitter))
+                CallResult::answer(call, mcp_finish(waited.0, waited.1, emitter))
             }
         }
     }
 
-    /// Check an MCP call's arguments and emit its `item.started`.
+    /// Check an MCP call's arguments (a server tool's or a resource tool's)
+    /// and emit its `item.started`.
     fn mcp_start(
         &self,
         name: &str,
@@ -358,22 +382,31 @@ impl ToolRegistry {
         arguments: &str,
         emitter: &Emitter,
     ) -> Result<McpPending, String> {
-        let (server, tool) = self
-            .mcp
-            .lookup(name)
-            .ok_or_else(|| format!("unsupported call: {name}"))?;
         let arguments = if arguments.trim().is_empty() {
             Value::Null
         } else {
             serde_json::from_str(arguments)
                 .map_err(|err| format!("failed to parse function arguments: {err}"))?
         };
+        let (target, server, tool) = match (self.mcp.lookup(name), self.mcp.resource_tool(name)) {
+            (Some((server, tool)), _) => (
+                McpTarget::Tool(name.to_string()),
+                server.to_string(),
+                tool.to_string(),
+            ),
+            (None, Some(resource)) => (
+                McpTarget::Resource(resource),
+                mcp::item_server(&arguments),
+                resource.name().to_string(),
+            ),
+            (None, None) => return Err(format!("unsupported call: {name}")),
+        };
         let pending = McpPending {
             item_id: String::new(),
             call_id: call_id.to_string(),
-            name: name.to_string(),
-            server: server.to_string(),
-            tool: tool.to_string(),
+            target,
+            server,
+            tool,
             arguments,
             started: Instant::now(),
         };
@@ -403,9 +436,12 @@ fn mcp_details(
     }
 }
 
-/// Record an MCP call's `mcp_tool_call_end` in the rollout, emit its
-/// `item.completed`; returns the text for the model.
-fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> String {
+/// Record an MCP call's `mcp_tool_call_end` in the rollout and emit its
+/// `item.completed`; returns the output for the model:
+/// the error text of a failed call, else text or, when the answer carries
+/// images, content items (`mcp::model_output`). A failed call's images are
+/// not sent: its error message is text.
+fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> CallOutput {
     let invocation = json!({
         "server": pending.server,
         "tool": pending.tool,
@@ -424,23 +460,25 @@ fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> St
             result,
         ),
     );
-    let (details, text) = match outcome {
-        McpOutcome::Answered(result) => {
+    let (details, output) = match outcome {
+        McpOutcome::Answered(result) if result.is_error == Some(true) => {
+            // The item's error message is text, so the model gets the same text.
             let text = mcp::output_text(&result);
-            if result.is_error == Some(true) {
-                (mcp_details(&pending, None, Some(text.clone())), text)
-            } else {
-                let item_result = McpToolCallResult {
-                    content: mcp::content_json(&result),
-                    structured_content: result.structured_content.clone(),
-                };
-                (mcp_details(&pending, Some(item_result), None), text)
-            }
+            (mcp_details(&pending, None, Some(text.clone())), text.into())
         }
-        McpOutcome::Failed(message) => {
-            (mcp_details(&pending, None, Some(message.clone())), message)
+        McpOutcome::Answered(result) => {
+            let item_result = McpToolCallResult {
+                content: mcp::content_json(&result),
+                structured_content: result.structured_content.clone(),
+            };
+            let output = mcp::model_output(&result);
+            (mcp_details(&pending, Some(item_result), None), output)
         }
+        McpOutcome::Failed(message) => (
+            mcp_details(&pending, None, Some(message.clone())),
+            message.into(),
+        ),
     };
     emitter.item_completed(pending.item_id.clone(), details);
-    text
+    output
 }

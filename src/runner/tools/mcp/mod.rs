@@ -10,8 +10,17 @@
 //! Streamable HTTP servers (`url`) are reached with `rmcp`'s reqwest client
 //! transport; their bearer token and env-derived headers are resolved when
 //! they are connected, so a missing variable fails just that server.
+//!
+//! Besides the servers' own tools, the model gets three resource tools
+//! whenever a server started (`resources`), and answers that carry images
+//! reach the model as image input (`output`).
 
 mod naming;
+mod output;
+mod resources;
+
+pub use output::{content_json, model_output, output_text};
+pub use resources::{item_server, ResourceTool};
 
 use std::collections::{BTreeMap, HashSet};
 use std::process::Stdio;
@@ -21,7 +30,6 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use rmcp::model::{
     CallToolRequestParam, CallToolResult, ClientCapabilities, ClientInfo, Implementation,
-    RawContent,
 };
 use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::{
@@ -77,6 +85,8 @@ struct McpTool {
 pub struct McpConnections {
     servers: Vec<Arc<Server>>,
     tools: Vec<McpTool>,
+    /// The resource tools' specs; empty when no server started.
+    resource_specs: Vec<Value>,
     warnings: Vec<String>,
 }
 
@@ -154,6 +164,9 @@ impl McpConnections {
                 }
             }
         }
+        if !connections.servers.is_empty() {
+            connections.resource_specs = resources::specs();
+        }
         if !required_failures.is_empty() {
             // Dropping `connections` kills the servers that did start.
             return Err(format!(
@@ -169,9 +182,12 @@ impl McpConnections {
         &self.warnings
     }
 
-    /// Function specs of every advertised tool.
+    /// Function specs of every advertised tool: the resource tools (when a
+    /// server started), then the servers' tools.
     pub fn specs(&self) -> impl Iterator<Item = &Value> {
-        self.tools.iter().map(|t| &t.spec)
+        self.resource_specs
+            .iter()
+            .chain(self.tools.iter().map(|t| &t.spec))
     }
 
     /// The server and tool names behind a model-facing name.
@@ -433,33 +449,4 @@ fn http_transport(
         .build()
         .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
     Ok(StreamableHttpClientTransport::with_client(client, config))
-}
-
-/// The text the model gets for an answered call: the text parts joined with
-/// newlines when every part is text, else the JSON of the content.
-pub fn output_text(result: &CallToolResult) -> String {
-    let texts: Option<Vec<&str>> = result
-        .content
-        .iter()
-        .map(|c| match &c.raw {
-            RawContent::Text(t) => Some(t.text.as_str()),
-            _ => None,
-        })
-        .collect();
-    match texts {
-        Some(texts) if !texts.is_empty() => texts.join("\n"),
-        _ => match &result.structured_content {
-            Some(structured) if result.content.is_empty() => structured.to_string(),
-            _ => serde_json::to_string(&result.content).unwrap_or_default(),
-        },
-    }
-}
-
-/// The content blocks of a result, verbatim, as JSON.
-pub fn content_json(result: &CallToolResult) -> Vec<Value> {
-    result
-        .content
-        .iter()
-        .filter_map(|c| serde_json::to_value(c).ok())
-        .collect()
 }

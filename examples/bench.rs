@@ -36,8 +36,9 @@
 //! `$CODEX_HOME/sessions/2026/01/15/rollout-2026-01-15T10-00-00-<uuid>.jsonl`, afresh
 //! before every run (a resumed run appends to its rollout).
 //!
-//! Peak RSS is the child's `VmHWM`, read each time it prints a line (the last read follows
-//! `turn.completed`, just before it exits; the high-water mark only grows). `ru_maxrss`
+//! Peak RSS is the child's `VmHWM`: read each time it prints a line, and logged by the
+//! child itself as it exits (`RUST_LOG=codex::stats=debug` → `peak_rss_kib=N` on stderr),
+//! which covers the end of the run that a reader of `/proc` can miss. `ru_maxrss`
 //! from `wait4` would be wrong here: `Command` spawns with `posix_spawn` (a vfork that
 //! shares this process's memory until `exec`), and the kernel folds the high-water mark
 //! of that shared memory, i.e. this benchmark's own (tens of MiB with the 2 MB script),
@@ -518,7 +519,8 @@ impl<'a> Bench<'a> {
             .env("CODEX_HOME", &self.home)
             .env("CODEX_API_KEY", "sk-bench")
             .env_remove("OPENAI_API_KEY")
-            .env_remove("RUST_LOG")
+            // Only the end-of-run line with the peak resident memory.
+            .env("RUST_LOG", "error,rmcp=off,codex::stats=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);
@@ -558,6 +560,10 @@ impl<'a> Bench<'a> {
         let (Some(first_line), Some(last_line)) = (first_line, last_line) else {
             bail!("codex printed no turn.completed; stderr:\n{stderr}");
         };
+        // The run's own figure covers what happened after its last line was read.
+        let logged = logged_peak_rss_kib(&stderr)
+            .with_context(|| format!("codex logged no peak_rss_kib; stderr:\n{stderr}"))?;
+        max_rss_kib = max_rss_kib.max(logged);
         Ok(Run {
             start,
             first_line,
@@ -567,6 +573,16 @@ impl<'a> Bench<'a> {
             max_rss_kib,
         })
     }
+}
+
+/// The `peak_rss_kib=N` of codex's `codex::stats` line on stderr.
+fn logged_peak_rss_kib(stderr: &str) -> Option<u64> {
+    let at = stderr.rfind("peak_rss_kib=")? + "peak_rss_kib=".len();
+    let digits: String = stderr[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// The peak resident set size of a live process, in KiB (`None` once it has exited).

@@ -1,6 +1,8 @@
 //! `tracing` on stderr: filter from `RUST_LOG` (default `error`, minus `rmcp`,
 //! whose transport errors are reported as MCP startup/call failures already),
 //! JSON lines when `LOG_FORMAT=json`, ANSI only on a terminal.
+//! `RUST_LOG=codex::stats=debug` adds one line at exit with the peak resident
+//! memory of the run (`peak_rss_kib`), which the benchmark reads.
 
 use std::io::IsTerminal;
 
@@ -24,4 +26,24 @@ pub fn init() {
     };
     // A second initialisation can only happen in tests; ignore it.
     let _ = result;
+}
+
+/// Target of the end-of-run statistics line.
+const STATS_TARGET: &str = "codex::stats";
+
+/// Log the peak resident memory of this process (`VmHWM`) at debug level
+/// under `codex::stats`. `/proc` is read only when that line is enabled.
+pub fn log_peak_memory() {
+    if !tracing::enabled!(target: STATS_TARGET, tracing::Level::DEBUG) {
+        return;
+    }
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+    if let Some(kib) = peak {
+        tracing::debug!(target: STATS_TARGET, peak_rss_kib = kib, "run finished");
+    }
 }

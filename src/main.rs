@@ -21,7 +21,11 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::init();
     match cli.command {
-        cli::Command::Exec(args) => exec::main(*args).into(),
+        cli::Command::Exec(args) => {
+            let status = exec::main(*args);
+            logging::log_peak_memory();
+            status.into()
+        }
         cli::Command::SandboxExec(args) => sandbox::run_helper(args),
     }
 }

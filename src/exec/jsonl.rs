@@ -1,7 +1,7 @@
 //! `--json` renderer: every notification becomes one compact JSON line.
 
 use crate::exec::sink::{SinkClosed, StdoutSink};
-use crate::runner::events::ThreadEvent;
+use crate::runner::events::{ItemDetails, ThreadEvent};
 
 /// Writes each event as a JSON line through the stdout sink.
 #[derive(Debug)]
@@ -17,6 +17,23 @@ impl JsonlRenderer {
 
     /// Print one event.
     pub fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
-        self.sink.json_line(event)
+        self.sink.json_line(event, line_len_hint(event))
+    }
+}
+
+/// Room for an item event's framing around an agent message's text.
+const ITEM_OVERHEAD_BYTES: usize = 128;
+
+/// How long `event`'s line will be, when it carries an agent message (whose
+/// escaped text is at hand); 0 otherwise.
+fn line_len_hint(event: &ThreadEvent) -> usize {
+    match event {
+        ThreadEvent::ItemStarted { item }
+        | ThreadEvent::ItemUpdated { item }
+        | ThreadEvent::ItemCompleted { item } => match &item.details {
+            ItemDetails::AgentMessage { text } => text.literal().get().len() + ITEM_OVERHEAD_BYTES,
+            _ => 0,
+        },
+        _ => 0,
     }
 }

@@ -3,6 +3,9 @@
 
 use std::io::Write;
 
+/// The serialisation buffer is kept between lines up to this capacity.
+const KEPT_BUFFER_BYTES: usize = 1 << 20;
+
 /// Stdout was closed by the reader (`| head -1`): the run ends quietly.
 #[derive(Debug, thiserror::Error)]
 #[error("stdout was closed")]
@@ -23,10 +26,17 @@ impl StdoutSink {
     }
 
     /// Write `value` as one compact JSON line and flush. A value that cannot be
-    /// serialised becomes an `error` line instead.
-    pub fn json_line<T: serde::Serialize>(&mut self, value: &T) -> Result<(), SinkClosed> {
+    /// serialised becomes an `error` line instead. `len_hint` is at least how
+    /// long the line will be when known (else 0): the buffer is then sized once
+    /// instead of doubling, which would hold twice a multi-megabyte line.
+    pub fn json_line<T: serde::Serialize>(
+        &mut self,
+        value: &T,
+        len_hint: usize,
+    ) -> Result<(), SinkClosed> {
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
+        buffer.reserve(len_hint);
         if let Err(err) = serde_json::to_writer(&mut buffer, value) {
             buffer.clear();
             let fallback = serde_json::json!({
@@ -38,7 +48,10 @@ impl StdoutSink {
         }
         buffer.push(b'\n');
         let result = self.write_bytes(&buffer);
-        self.buffer = buffer;
+        // A buffer grown for a very large line goes back to the allocator.
+        if buffer.capacity() <= KEPT_BUFFER_BYTES {
+            self.buffer = buffer;
+        }
         result
     }
 

@@ -152,8 +152,8 @@ impl Turn<'_> {
                         }
                     }
                 }
-                ResponseEvent::OutputItemDone(item) => {
-                    self.handle_item_done(item, &mut started, &mut sample);
+                ResponseEvent::OutputItemDone { item, json_len } => {
+                    self.handle_item_done(item, json_len, &mut started, &mut sample);
                 }
                 ResponseEvent::Completed { usage, .. } => {
                     sample.usage = usage;
@@ -177,6 +177,7 @@ impl Turn<'_> {
     fn handle_item_done(
         &self,
         mut item: Value,
+        json_len: usize,
         started: &mut HashMap<String, String>,
         sample: &mut Sample,
     ) {
@@ -219,14 +220,19 @@ impl Turn<'_> {
         if let Some(map) = item.as_object_mut() {
             map.remove("id");
         }
-        // A `Value` always serialises (its keys are strings).
-        let Ok(raw) = serde_json::value::to_raw_value(&item) else {
+        let Some(raw) = serialize_sized(&item, json_len) else {
             return;
         };
         if assistant_message {
-            let text = message_text(&item, &raw);
-            // The message tree (possibly megabytes) is not needed any more.
-            drop(item);
+            let text = match single_text_literal(&raw) {
+                Some(literal) => {
+                    // The message tree (possibly megabytes) goes before the copy.
+                    drop(item);
+                    MessageText::from_literal(literal.to_owned())
+                }
+                None => None,
+            };
+            let text = text.unwrap_or_else(|| MessageText::new(&content_text_of(&raw)));
             self.emitter
                 .item_completed_new(ItemDetails::AgentMessage { text });
         }
@@ -234,37 +240,53 @@ impl Turn<'_> {
     }
 }
 
-/// The text of an assistant message item. A single `output_text` part (the
-/// usual case) is taken already escaped from the serialised item `raw`, so a
-/// long answer is not escaped a second time.
-fn message_text(item: &Value, raw: &RawValue) -> MessageText {
-    #[derive(Deserialize)]
-    struct Message<'a> {
-        #[serde(borrow)]
-        content: Vec<Part<'a>>,
+/// `value` as JSON text, written into a buffer of `len_hint` bytes (at least
+/// its size; a smaller hint only costs regrowth). `None` cannot happen for a
+/// `Value`, whose keys are strings.
+fn serialize_sized(value: &Value, len_hint: usize) -> Option<Box<RawValue>> {
+    let mut buffer = Vec::with_capacity(len_hint);
+    serde_json::to_writer(&mut buffer, value).ok()?;
+    let mut text = String::from_utf8(buffer).ok()?;
+    // Shrinking in place lets `from_string` keep the buffer instead of copying it.
+    text.shrink_to_fit();
+    RawValue::from_string(text).ok()
+}
+
+/// An assistant message item's content, for reading its text parts.
+#[derive(Deserialize)]
+struct MessageParts<'a> {
+    #[serde(borrow)]
+    content: Vec<MessagePart<'a>>,
+}
+
+#[derive(Deserialize)]
+struct MessagePart<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    text: Option<&'a RawValue>,
+}
+
+/// The escaped text of a serialised assistant message whose only text part
+/// is one `output_text` (the usual case): a long answer is then not escaped a
+/// second time.
+fn single_text_literal(raw: &RawValue) -> Option<&RawValue> {
+    let message: MessageParts<'_> = serde_json::from_str(raw.get()).ok()?;
+    let mut parts = message
+        .content
+        .into_iter()
+        .filter(|p| p.kind == "output_text");
+    match (parts.next(), parts.next()) {
+        (Some(MessagePart { text, .. }), None) => text,
+        _ => None,
     }
-    #[derive(Deserialize)]
-    struct Part<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Cow<'a, str>,
-        #[serde(borrow)]
-        text: Option<&'a RawValue>,
-    }
-    if let Ok(message) = serde_json::from_str::<Message<'_>>(raw.get()) {
-        let mut parts = message.content.iter().filter(|p| p.kind == "output_text");
-        if let (
-            Some(Part {
-                text: Some(text), ..
-            }),
-            None,
-        ) = (parts.next(), parts.next())
-        {
-            if let Some(text) = MessageText::from_literal((*text).to_owned()) {
-                return text;
-            }
-        }
-    }
-    MessageText::new(&content_text(item, "output_text"))
+}
+
+/// The `output_text` parts of a serialised assistant message, joined.
+fn content_text_of(raw: &RawValue) -> String {
+    serde_json::from_str::<Value>(raw.get())
+        .map(|item| content_text(&item, "output_text"))
+        .unwrap_or_default()
 }
 
 /// Join the text parts of `kind` in a message item.
@@ -327,8 +349,10 @@ mod tests {
     use super::*;
 
     fn text_of(item: Value) -> MessageText {
-        let raw = serde_json::value::to_raw_value(&item).unwrap();
-        message_text(&item, &raw)
+        let raw = serialize_sized(&item, 0).unwrap();
+        single_text_literal(&raw)
+            .and_then(|literal| MessageText::from_literal(literal.to_owned()))
+            .unwrap_or_else(|| MessageText::new(&content_text_of(&raw)))
     }
 
     #[test]

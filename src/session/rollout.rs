@@ -49,6 +49,11 @@ struct TaskCompletePayload<'a> {
     last_agent_message: Option<&'a RawValue>,
 }
 
+/// Room for a line's timestamp, type and framing around its payload.
+const LINE_OVERHEAD_BYTES: usize = 128;
+/// The line buffer is kept between records up to this capacity.
+const KEPT_LINE_BYTES: usize = 1 << 20;
+
 /// Replaces the credential wherever it would appear in a line.
 const REDACTED: &str = "[REDACTED]";
 /// Credentials shorter than this are not redacted: real API keys are much
@@ -153,9 +158,9 @@ impl RolloutRecorder {
         }
     }
 
-    /// Record a `response_item` (a `Value`, or already serialised JSON).
-    pub fn record_item<P: serde::Serialize + ?Sized>(&self, item: &P) {
-        self.record("response_item", item);
+    /// Record a `response_item` (serialised JSON).
+    pub fn record_item(&self, item: &RawValue) {
+        self.record_sized("response_item", item, item.get().len());
     }
 
     /// Record an `event_msg` of type `kind` with `fields` (an object).
@@ -170,12 +175,13 @@ impl RolloutRecorder {
     /// Record an `agent_message` event; the message is kept (shared, not
     /// copied) for the `task_complete` that ends the turn.
     pub fn record_agent_message(&self, message: &MessageText) {
-        self.record(
+        self.record_sized(
             "event_msg",
             &AgentMessagePayload {
                 kind: "agent_message",
                 message: message.literal(),
             },
+            message.literal().get().len(),
         );
         if let Ok(mut state) = self.state.lock() {
             state.last_agent_message = Some(message.clone());
@@ -190,18 +196,32 @@ impl RolloutRecorder {
             .lock()
             .ok()
             .and_then(|mut s| s.last_agent_message.take());
-        self.record(
+        let literal = last.as_ref().map(MessageText::literal);
+        self.record_sized(
             "event_msg",
             &TaskCompletePayload {
                 kind: "task_complete",
                 turn_id,
-                last_agent_message: last.as_ref().map(MessageText::literal),
+                last_agent_message: literal,
             },
+            literal.map_or(0, |l| l.get().len()),
         );
     }
 
     /// Record one line of any kind.
     pub fn record<P: serde::Serialize + ?Sized>(&self, kind: &str, payload: &P) {
+        self.record_sized(kind, payload, 0);
+    }
+
+    /// Record one line whose payload serialises to about `payload_len` bytes
+    /// (0: unknown): the line buffer is sized once instead of doubling, which
+    /// would hold twice a multi-megabyte payload.
+    fn record_sized<P: serde::Serialize + ?Sized>(
+        &self,
+        kind: &str,
+        payload: &P,
+        payload_len: usize,
+    ) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
@@ -212,6 +232,7 @@ impl RolloutRecorder {
         // a multi-megabyte payload is copied once and needs no fresh memory.
         let mut line = std::mem::take(&mut state.line);
         line.clear();
+        line.reserve(payload_len + LINE_OVERHEAD_BYTES);
         let record = RecordLine {
             timestamp: timestamp_now(),
             kind,
@@ -230,7 +251,10 @@ impl RolloutRecorder {
                 self.fail(&mut state, &err);
             }
         }
-        state.line = line;
+        // A buffer grown for a very large record goes back to the allocator.
+        if line.capacity() <= KEPT_LINE_BYTES {
+            state.line = line;
+        }
     }
 
     /// Create the file (first user message) and write what waited in memory.
@@ -324,7 +348,9 @@ mod tests {
         let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk-secret".into()));
         rec.record("session_meta", &json!({"id": "abc"}));
         assert!(!rec.path.as_path().exists());
-        rec.record_item(&json!({"text": "my key is sk-secret!"}));
+        rec.record_item(
+            &serde_json::value::to_raw_value(&json!({"text": "my key is sk-secret!"})).unwrap(),
+        );
         rec.materialize();
         let text = std::fs::read_to_string(rec.path.as_path()).unwrap();
         assert_eq!(text.lines().count(), 2);

@@ -19,8 +19,9 @@ pub enum ResponseEvent {
     Created,
     /// `response.output_item.added`: an item began.
     OutputItemAdded(Value),
-    /// `response.output_item.done`: the authoritative finished item.
-    OutputItemDone(Value),
+    /// `response.output_item.done`: the authoritative finished item, and the
+    /// length of the event's JSON (a bound on the item's serialised size).
+    OutputItemDone { item: Value, json_len: usize },
     /// `response.completed` with its usage (if reported).
     Completed {
         response_id: String,
@@ -107,9 +108,10 @@ pub fn parse_event(data: &str) -> Option<ResponseEvent> {
         "response.output_item.added" => {
             ResponseEvent::OutputItemAdded(serde_json::from_str::<ItemPayload>(data).ok()?.item)
         }
-        "response.output_item.done" => {
-            ResponseEvent::OutputItemDone(serde_json::from_str::<ItemPayload>(data).ok()?.item)
-        }
+        "response.output_item.done" => ResponseEvent::OutputItemDone {
+            item: serde_json::from_str::<ItemPayload>(data).ok()?.item,
+            json_len: data.len(),
+        },
         "response.completed" => {
             let response = response()?;
             ResponseEvent::Completed {

@@ -43,7 +43,7 @@ impl History {
     ) {
         for raw in items {
             if let Some(rec) = recorder {
-                rec.record_item(&*raw);
+                rec.record_item(&raw);
             }
             self.items.push(raw);
         }

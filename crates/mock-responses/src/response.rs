@@ -99,9 +99,30 @@ pub(crate) fn write_status(
     writer.flush()
 }
 
+/// The events of an event-stream reply, each rendered as its chunk (empty for a
+/// reply of another kind). A reply served many times (the fallback) is rendered
+/// once, so serving it costs only the writes.
+pub(crate) fn render_events(reply: &Reply) -> Vec<Vec<u8>> {
+    let events: &[Value] = match &reply.kind {
+        ReplyKind::Sse(events) => events,
+        ReplyKind::RawSse(raw) => return vec![raw.clone().into_bytes()],
+        ReplyKind::Status { .. } => return Vec::new(),
+    };
+    events
+        .iter()
+        .map(|event| {
+            let mut chunk = Vec::new();
+            render_event(&mut chunk, event);
+            chunk
+        })
+        .collect()
+}
+
+/// Writes `reply`; `rendered` are its chunks from [`render_events`] when known.
 pub(crate) fn write_reply(
     stream: &TcpStream,
     reply: &Reply,
+    rendered: Option<&[Vec<u8>]>,
     keep_alive: bool,
     shutdown: &AtomicBool,
 ) -> io::Result<After> {
@@ -147,14 +168,20 @@ pub(crate) fn write_reply(
         if i > 0 && !delay.is_zero() {
             thread::sleep(delay);
         }
-        scratch.clear();
-        render_event(&mut scratch, event);
-        if scratch.is_empty() {
+        let chunk: &[u8] = match rendered.and_then(|chunks| chunks.get(i)) {
+            Some(chunk) => chunk,
+            None => {
+                scratch.clear();
+                render_event(&mut scratch, event);
+                &scratch
+            }
+        };
+        if chunk.is_empty() {
             // A zero-length chunk would end the body.
             continue;
         }
-        write!(out, "{:x}\r\n", scratch.len())?;
-        out.write_all(&scratch)?;
+        write!(out, "{:x}\r\n", chunk.len())?;
+        out.write_all(chunk)?;
         out.write_all(b"\r\n")?;
         if !delay.is_zero() {
             out.flush()?;

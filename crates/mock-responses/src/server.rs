@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::http::{ReadError, RequestReader};
 use crate::reply::Reply;
 use crate::request::RecordedRequest;
-use crate::response::{error_body, write_reply, write_status, After};
+use crate::response::{error_body, render_events, write_reply, write_status, After};
 
 /// How often blocked reads wake up to look at the shutdown flag.
 const POLL: Duration = Duration::from_millis(200);
@@ -34,6 +34,8 @@ struct Shared {
     state: Mutex<State>,
     arrived: Condvar,
     fallback: Option<Reply>,
+    /// The fallback's event chunks, rendered once.
+    fallback_chunks: Vec<Vec<u8>>,
     shutdown: AtomicBool,
     hook: Option<RequestHook>,
 }
@@ -98,6 +100,11 @@ impl MockServerBuilder {
                 response_requests: 0,
             }),
             arrived: Condvar::new(),
+            fallback_chunks: self
+                .fallback
+                .as_ref()
+                .map(render_events)
+                .unwrap_or_default(),
             fallback: self.fallback,
             shutdown: AtomicBool::new(false),
             hook: self.hook,
@@ -292,9 +299,15 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         let result = if let Some(body) = not_found {
             write_status(&stream, 404, &body, &[], keep_alive).map(|()| After::KeepOpen)
         } else if let Some(reply) = &scripted {
-            write_reply(&stream, reply, keep_alive, &shared.shutdown)
+            write_reply(&stream, reply, None, keep_alive, &shared.shutdown)
         } else if let Some(fallback) = &shared.fallback {
-            write_reply(&stream, fallback, keep_alive, &shared.shutdown)
+            write_reply(
+                &stream,
+                fallback,
+                Some(&shared.fallback_chunks),
+                keep_alive,
+                &shared.shutdown,
+            )
         } else {
             write_status(&stream, 500, EXHAUSTED_BODY, &[], keep_alive).map(|()| After::KeepOpen)
         };

@@ -30,7 +30,7 @@ pub struct ModelClient {
 /// An open response stream.
 pub struct ResponseStream {
     events: SseByteStream<BoxStream<'static, reqwest::Result<Bytes>>>,
-    idle_timeout: Duration,
+    idle: IdleWatch,
     /// The `openai-model` response header, if the server sent one.
     pub served_model: Option<String>,
     /// The rate-limit snapshots of the response headers (SPEC §22.3).
@@ -185,7 +185,7 @@ impl ModelClient {
         let bytes: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
         ResponseStream {
             events: SseByteStream::new(bytes),
-            idle_timeout: self.idle_timeout,
+            idle: IdleWatch::new(self.idle_timeout),
             served_model,
             rate_limits,
         }
@@ -247,15 +247,23 @@ impl ResponseStream {
     /// The next meaningful event; `Ok(None)` at a clean end of stream.
     pub async fn next_event(&mut self) -> Result<Option<ResponseEvent>, ModelError> {
         loop {
-            // Events already buffered need no idle timer; only a stream that
-            // has to wait for the network arms one.
+            // Events already buffered need no timer; only a stream that has to
+            // wait for the network looks at the idle watch.
             let next = match self.events.next().now_or_never() {
                 Some(next) => next,
-                None => match tokio::time::timeout(self.idle_timeout, self.events.next()).await {
-                    Ok(next) => next,
-                    Err(_) => return Err(stream_error("idle timeout waiting for SSE")),
+                None => loop {
+                    tokio::select! {
+                        biased;
+                        next = self.events.next() => break next,
+                        () = self.idle.tick() => {
+                            if self.idle.timed_out() {
+                                return Err(stream_error("idle timeout waiting for SSE"));
+                            }
+                        }
+                    }
                 },
             };
+            self.idle.progress();
             match next {
                 None => return Ok(None),
                 Some(Err(err)) => {
@@ -278,6 +286,48 @@ impl ResponseStream {
                 }
             }
         }
+    }
+}
+
+/// Fails a stream that has sent nothing for its idle timeout, without reading
+/// the clock for every event: a timer ticks every quarter of the timeout and the
+/// stream fails after [`IDLE_QUIET_TICKS`] ticks in a row without an event, so
+/// between 1 and 1.25 times the timeout after the last one.
+struct IdleWatch {
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    period: Duration,
+    quiet_ticks: u32,
+}
+
+/// Ticks without an event after which a stream is idle.
+const IDLE_QUIET_TICKS: u32 = 4;
+
+impl IdleWatch {
+    fn new(timeout: Duration) -> IdleWatch {
+        let period = timeout / IDLE_QUIET_TICKS;
+        IdleWatch {
+            timer: Box::pin(tokio::time::sleep(period)),
+            period,
+            quiet_ticks: 0,
+        }
+    }
+
+    /// The next tick (re-armed by `timed_out`).
+    async fn tick(&mut self) {
+        self.timer.as_mut().await;
+    }
+
+    /// Count a tick and re-arm the timer; whether the stream is now idle.
+    fn timed_out(&mut self) -> bool {
+        self.quiet_ticks += 1;
+        let next = tokio::time::Instant::now() + self.period;
+        self.timer.as_mut().reset(next);
+        self.quiet_ticks >= IDLE_QUIET_TICKS
+    }
+
+    /// An event arrived.
+    fn progress(&mut self) {
+        self.quiet_ticks = 0;
     }
 }
 

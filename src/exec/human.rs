@@ -32,15 +32,19 @@ pub struct HumanRenderer {
     started: HashMap<String, Instant>,
     spinner: Option<ProgressBar>,
     spinner_enabled: bool,
+    /// `mcp startup: …`, printed once when the turn starts.
+    mcp_summary: Option<String>,
 }
 
 impl HumanRenderer {
-    /// A renderer for `config` and the prompt as sent.
+    /// A renderer for `config` and the prompt as sent; `mcp_summary` is the
+    /// MCP startup line, if servers are configured.
     pub fn new(
         config: &Config,
         prompt: String,
         reporter: Reporter,
         spinner: bool,
+        mcp_summary: Option<String>,
     ) -> HumanRenderer {
         let info = catalog::find_or_generic(&config.model);
         let effort = config
@@ -75,6 +79,7 @@ impl HumanRenderer {
             started: HashMap::new(),
             spinner: None,
             spinner_enabled: spinner,
+            mcp_summary,
         }
     }
 
@@ -83,7 +88,12 @@ impl HumanRenderer {
         self.stop_spinner();
         match event {
             ThreadEvent::ThreadStarted { thread_id } => self.print_header(thread_id),
-            ThreadEvent::TurnStarted {} => {}
+            ThreadEvent::TurnStarted {} => {
+                // After the header and the failed servers' warnings.
+                if let Some(summary) = self.mcp_summary.take() {
+                    self.reporter.line(&summary);
+                }
+            }
             ThreadEvent::ItemStarted { item } => self.item_started(item),
             ThreadEvent::ItemUpdated { item } => self.item_updated(item),
             ThreadEvent::ItemCompleted { item } => self.item_completed(item),

@@ -215,6 +215,7 @@ impl FrontEnd {
             _ = sigint.recv() => return ExitStatus::Interrupted,
             _ = sigterm.recv() => return ExitStatus::Terminated,
         };
+        let mcp_summary = mcp.startup_summary();
         let mut thread = match AgentThread::start(
             config.clone(),
             local_date,
@@ -237,6 +238,7 @@ impl FrontEnd {
                 prompt.clone(),
                 self.reporter,
                 self.spinner,
+                mcp_summary,
             ))
         };
         if thread

@@ -215,6 +215,36 @@ fn optional_server_failure_is_a_warning() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Human mode reports the failed optional server and then the startup
+/// summary on stderr; JSON mode prints no such line.
+#[test]
+fn human_mode_prints_the_startup_summary() -> anyhow::Result<()> {
+    let env = TestEnv::with_fallback(Vec::new(), done_reply("resp_1"))?;
+    configure(
+        &env,
+        &[
+            server_table("flaky", &["--exit-at-start"], ""),
+            server_table("echo", &[], ""),
+        ],
+    )?;
+    let run = env.exec().arg("go").run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let failed_at = run
+        .stderr
+        .find("mcp: flaky failed:")
+        .ok_or_else(|| anyhow::anyhow!("no failure line:\n{run}"))?;
+    let summary_at = run
+        .stderr
+        .find("mcp startup: ready: echo; failed: flaky\n")
+        .ok_or_else(|| anyhow::anyhow!("no summary line:\n{run}"))?;
+    assert!(failed_at < summary_at, "{run}");
+    let json = env.exec().args(["--json", "go"]).run()?;
+    assert_eq!(json.code(), Some(0), "{json}");
+    assert!(!json.stderr.contains("mcp startup"), "{json}");
+    assert!(!json.stdout.contains("mcp startup"), "{json}");
+    Ok(())
+}
+
 /// A server hanging in `initialize` with `startup_timeout_sec = 1`: a
 /// required one fails the run with the timeout text, and the server dies.
 #[test]

@@ -88,6 +88,8 @@ pub struct McpConnections {
     /// The resource tools' specs; empty when no server started.
     resource_specs: Vec<Value>,
     warnings: Vec<String>,
+    /// Names of the optional servers that failed to start.
+    failed: Vec<String>,
 }
 
 impl std::fmt::Debug for McpConnections {
@@ -161,6 +163,7 @@ impl McpConnections {
                     connections
                         .warnings
                         .push(format!("mcp: {} failed: {reason}", config.name));
+                    connections.failed.push(config.name.clone());
                 }
             }
         }
@@ -175,6 +178,20 @@ impl McpConnections {
             ));
         }
         Ok(connections)
+    }
+
+    /// `mcp startup: ready: a, b; failed: c` for the human output; `None`
+    /// when no server was configured.
+    pub fn startup_summary(&self) -> Option<String> {
+        let ready: Vec<&str> = self.servers.iter().map(|s| s.name.as_str()).collect();
+        let mut parts = Vec::new();
+        if !ready.is_empty() {
+            parts.push(format!("ready: {}", ready.join(", ")));
+        }
+        if !self.failed.is_empty() {
+            parts.push(format!("failed: {}", self.failed.join(", ")));
+        }
+        (!parts.is_empty()).then(|| format!("mcp startup: {}", parts.join("; ")))
     }
 
     /// Warnings from startup (optional servers that failed, skipped tools).

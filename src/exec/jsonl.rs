@@ -22,7 +22,7 @@ impl JsonlRenderer {
 }
 
 /// Room for an item event's framing around an agent message's text.
-const ITEM_OVERHEAD_BYTES: usize = 128;
+const ITEM_OVERHEAD_BYTES: usize = 512;
 
 /// How long `event`'s line will be, when it carries an agent message (whose
 /// escaped text is at hand); 0 otherwise.

@@ -22,6 +22,7 @@ use super::events::{ItemDetails, MessageText, Usage};
 use super::history::History;
 use super::model::client::{stream_error, STREAM_CLOSED_MESSAGE};
 use super::model::error::backoff;
+use super::model::output_item::OutputItem;
 use super::model::rate_limits::RateLimitSnapshot;
 use super::model::sse::Failure;
 use super::model::{ModelClient, ModelError, RequestTemplate, ResponseEvent};
@@ -152,8 +153,8 @@ impl Turn<'_> {
                         }
                     }
                 }
-                ResponseEvent::OutputItemDone { item, json_len } => {
-                    self.handle_item_done(item, json_len, &mut started, &mut sample);
+                ResponseEvent::OutputItemDone(data) => {
+                    self.handle_item_done(data, &mut started, &mut sample);
                 }
                 ResponseEvent::Completed { usage, .. } => {
                     sample.usage = usage;
@@ -176,16 +177,31 @@ impl Turn<'_> {
 
     fn handle_item_done(
         &self,
-        mut item: Value,
-        json_len: usize,
+        data: String,
         started: &mut HashMap<String, String>,
         sample: &mut Sample,
     ) {
-        let kind = item.get("type").and_then(Value::as_str).unwrap_or_default();
-        let assistant_message =
-            kind == "message" && item.get("role").and_then(Value::as_str) == Some("assistant");
-        match kind {
-            _ if assistant_message => {}
+        let Some(item) = OutputItem::from_done_event(&data) else {
+            tracing::debug!("skipping an output item that is not an object");
+            return;
+        };
+        // `data` bounds the item's size: its history form never regrows.
+        let Some(raw) = item.history_json(data.len()) else {
+            return;
+        };
+        let kind = item.str_field("type").unwrap_or_default();
+        if kind == "message" && item.str_field("role").as_deref() == Some("assistant") {
+            let text = message_text(&item);
+            // The event text (possibly megabytes) is not needed any more.
+            drop(item);
+            drop(data);
+            self.emitter
+                .item_completed_new(ItemDetails::AgentMessage { text });
+            sample.items.push(raw);
+            return;
+        }
+        let item = item.to_value();
+        match kind.as_ref() {
             "reasoning" => {
                 let text = summary_text(&item);
                 if !text.trim().is_empty() {
@@ -216,47 +232,16 @@ impl Turn<'_> {
                 }
             }
         }
-        // Items replayed with `store: false` must not carry server ids.
-        if let Some(map) = item.as_object_mut() {
-            map.remove("id");
-        }
-        let Some(raw) = serialize_sized(&item, json_len) else {
-            return;
-        };
-        if assistant_message {
-            let text = match single_text_literal(&raw) {
-                Some(literal) => {
-                    // The message tree (possibly megabytes) goes before the copy.
-                    drop(item);
-                    MessageText::from_literal(literal.to_owned())
-                }
-                None => None,
-            };
-            let text = text.unwrap_or_else(|| MessageText::new(&content_text_of(&raw)));
-            self.emitter
-                .item_completed_new(ItemDetails::AgentMessage { text });
-        }
         sample.items.push(raw);
     }
 }
 
-/// `value` as JSON text, written into a buffer of `len_hint` bytes (at least
-/// its size; a smaller hint only costs regrowth). `None` cannot happen for a
-/// `Value`, whose keys are strings.
-fn serialize_sized(value: &Value, len_hint: usize) -> Option<Box<RawValue>> {
-    let mut buffer = Vec::with_capacity(len_hint);
-    serde_json::to_writer(&mut buffer, value).ok()?;
-    let mut text = String::from_utf8(buffer).ok()?;
-    // Shrinking in place lets `from_string` keep the buffer instead of copying it.
-    text.shrink_to_fit();
-    RawValue::from_string(text).ok()
-}
-
-/// An assistant message item's content, for reading its text parts.
-#[derive(Deserialize)]
-struct MessageParts<'a> {
-    #[serde(borrow)]
-    content: Vec<MessagePart<'a>>,
+/// The text of an assistant message item.
+fn message_text(item: &OutputItem<'_>) -> MessageText {
+    item.field("content")
+        .and_then(single_text_literal)
+        .and_then(|literal| MessageText::from_literal(literal.to_owned()))
+        .unwrap_or_else(|| MessageText::new(&content_text(&item.to_value(), "output_text")))
 }
 
 #[derive(Deserialize)]
@@ -267,26 +252,16 @@ struct MessagePart<'a> {
     text: Option<&'a RawValue>,
 }
 
-/// The escaped text of a serialised assistant message whose only text part
-/// is one `output_text` (the usual case): a long answer is then not escaped a
-/// second time.
-fn single_text_literal(raw: &RawValue) -> Option<&RawValue> {
-    let message: MessageParts<'_> = serde_json::from_str(raw.get()).ok()?;
-    let mut parts = message
-        .content
-        .into_iter()
-        .filter(|p| p.kind == "output_text");
+/// The escaped text of an assistant message's `content` whose only text part
+/// is one `output_text` (the usual case): a long answer is then never
+/// unescaped and escaped again.
+fn single_text_literal(content: &RawValue) -> Option<&RawValue> {
+    let parts: Vec<MessagePart<'_>> = serde_json::from_str(content.get()).ok()?;
+    let mut parts = parts.into_iter().filter(|p| p.kind == "output_text");
     match (parts.next(), parts.next()) {
         (Some(MessagePart { text, .. }), None) => text,
         _ => None,
     }
-}
-
-/// The `output_text` parts of a serialised assistant message, joined.
-fn content_text_of(raw: &RawValue) -> String {
-    serde_json::from_str::<Value>(raw.get())
-        .map(|item| content_text(&item, "output_text"))
-        .unwrap_or_default()
 }
 
 /// Join the text parts of `kind` in a message item.
@@ -349,10 +324,8 @@ mod tests {
     use super::*;
 
     fn text_of(item: Value) -> MessageText {
-        let raw = serialize_sized(&item, 0).unwrap();
-        single_text_literal(&raw)
-            .and_then(|literal| MessageText::from_literal(literal.to_owned()))
-            .unwrap_or_else(|| MessageText::new(&content_text_of(&raw)))
+        let data = json!({"type": "response.output_item.done", "item": item}).to_string();
+        message_text(&OutputItem::from_done_event(&data).unwrap())
     }
 
     #[test]

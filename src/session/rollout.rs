@@ -50,7 +50,7 @@ struct TaskCompletePayload<'a> {
 }
 
 /// Room for a line's timestamp, type and framing around its payload.
-const LINE_OVERHEAD_BYTES: usize = 128;
+const LINE_OVERHEAD_BYTES: usize = 512;
 /// The line buffer is kept between records up to this capacity.
 const KEPT_LINE_BYTES: usize = 1 << 20;
 

@@ -276,12 +276,10 @@ impl ResponseStream {
                     let Some(data) = event.data else {
                         continue;
                     };
-                    match sse::parse_event(&data) {
+                    match sse::parse_event(data) {
                         Some(ResponseEvent::Ignored) => {}
                         Some(parsed) => return Ok(Some(parsed)),
-                        None => {
-                            tracing::debug!(%data, "skipping unparseable SSE payload");
-                        }
+                        None => tracing::debug!("skipping an unparseable SSE payload"),
                     }
                 }
             }

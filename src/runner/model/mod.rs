@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod client;
 pub mod error;
+pub mod output_item;
 pub mod rate_limits;
 pub mod request;
 pub mod sse;

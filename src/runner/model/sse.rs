@@ -19,9 +19,9 @@ pub enum ResponseEvent {
     Created,
     /// `response.output_item.added`: an item began.
     OutputItemAdded(Value),
-    /// `response.output_item.done`: the authoritative finished item, and the
-    /// length of the event's JSON (a bound on the item's serialised size).
-    OutputItemDone { item: Value, json_len: usize },
+    /// `response.output_item.done`: the authoritative finished item. The
+    /// payload is kept as text (see `output_item`): the item can be megabytes.
+    OutputItemDone(String),
     /// `response.completed` with its usage (if reported).
     Completed {
         response_id: String,
@@ -86,7 +86,7 @@ struct ResponsePayload {
 /// Parse one SSE `data:` payload. `None` for payloads that are not JSON objects
 /// with a string `type` (they are skipped). Only the events this runner acts on
 /// are parsed in full; a delta-heavy stream stays cheap.
-pub fn parse_event(data: &str) -> Option<ResponseEvent> {
+pub fn parse_event(data: String) -> Option<ResponseEvent> {
     // Text deltas are most of a stream and carry nothing the runner uses (items
     // come from `output_item.done`): recognise the usual shape without parsing.
     if DELTA_PREFIXES.iter().any(|prefix| data.starts_with(prefix)) {
@@ -94,10 +94,14 @@ pub fn parse_event(data: &str) -> Option<ResponseEvent> {
     }
     // Servers write `type` first; reading it off the front avoids a second full
     // scan of large payloads. Anything else takes the general path.
-    let kind: Cow<'_, str> = match fast_type(data) {
+    let kind: Cow<'_, str> = match fast_type(&data) {
         Some(kind) => Cow::Borrowed(kind),
-        None => serde_json::from_str::<Peek<'_>>(data).ok()?.kind,
+        None => serde_json::from_str::<Peek<'_>>(&data).ok()?.kind,
     };
+    if kind == "response.output_item.done" {
+        return Some(ResponseEvent::OutputItemDone(data));
+    }
+    let data = data.as_str();
     let response = || {
         serde_json::from_str::<ResponsePayload>(data)
             .ok()
@@ -108,10 +112,6 @@ pub fn parse_event(data: &str) -> Option<ResponseEvent> {
         "response.output_item.added" => {
             ResponseEvent::OutputItemAdded(serde_json::from_str::<ItemPayload>(data).ok()?.item)
         }
-        "response.output_item.done" => ResponseEvent::OutputItemDone {
-            item: serde_json::from_str::<ItemPayload>(data).ok()?.item,
-            json_len: data.len(),
-        },
         "response.completed" => {
             let response = response()?;
             ResponseEvent::Completed {
@@ -205,7 +205,7 @@ mod tests {
         let data = json!({"type":"response.completed","response":{"id":"r1","usage":{
             "input_tokens":100,"input_tokens_details":{"cached_tokens":40},
             "output_tokens":20,"output_tokens_details":{"reasoning_tokens":5},"total_tokens":120}}});
-        let event = parse_event(&data.to_string()).unwrap();
+        let event = parse_event(data.to_string()).unwrap();
         assert_eq!(
             event,
             ResponseEvent::Completed {
@@ -225,7 +225,7 @@ mod tests {
     fn failures_are_classified() {
         let failed = |code: &str, msg: &str| {
             parse_event(
-                &json!({"type":"response.failed","response":{"error":{"code":code,"message":msg}}})
+                json!({"type":"response.failed","response":{"error":{"code":code,"message":msg}}})
                     .to_string(),
             )
             .unwrap()
@@ -252,17 +252,17 @@ mod tests {
         assert_eq!(fast_type(r#"{"type":"a\\"b"}"#), None);
         assert_eq!(fast_type(r#"{"x":1,"type":"response.created"}"#), None);
         assert_eq!(
-            parse_event(r#"{"x":1,"type":"response.created"}"#),
+            parse_event(r#"{"x":1,"type":"response.created"}"#.to_string()),
             Some(ResponseEvent::Created)
         );
     }
 
     #[test]
     fn junk_is_skipped() {
-        assert!(parse_event("not json").is_none());
-        assert!(parse_event("[1,2]").is_none());
+        assert!(parse_event("not json".to_string()).is_none());
+        assert!(parse_event("[1,2]".to_string()).is_none());
         assert_eq!(
-            parse_event(r#"{"type":"response.in_progress"}"#),
+            parse_event(r#"{"type":"response.in_progress"}"#.to_string()),
             Some(ResponseEvent::Ignored)
         );
     }

@@ -57,11 +57,12 @@ impl Emitter {
         let _ = self.tx.send(event);
     }
 
-    /// Record an `event_msg` of type `kind` in the rollout (nothing when the
-    /// thread is not recorded); the front end sees nothing.
+    /// Record an `event_msg` of type `kind` of the turn under way in the
+    /// rollout (nothing when the thread is not recorded); the front end sees
+    /// nothing.
     pub fn record_event(&self, kind: &str, fields: serde_json::Value) {
         if let Some(rec) = &self.recorder {
-            rec.record_event(kind, fields);
+            rec.record_turn_event(kind, fields);
         }
     }
 

@@ -108,10 +108,7 @@ impl AgentThread {
                             context::message("user", &text)
                         });
                         if let Some(rec) = recorder {
-                            rec.record_event(
-                                "task_started",
-                                serde_json::json!({"turn_id": turn_id, "model_context_window": null}),
-                            );
+                            rec.record_task_started(&turn_id);
                             rec.record("turn_context", &records::turn_context(&config));
                         }
                         history.extend(&env_message, recorder);

@@ -264,7 +264,6 @@ fn single_text_literal(content: &RawValue) -> Option<&RawValue> {
     }
 }
 
-/// Join the text parts of `kind` in a message item.
 /// Record a response's `token_count` events: one carrying the usage (`info`
 /// null when the response reported none) and the first rate-limit snapshot
 /// (`codex`), then one more for each further limit, as the reference emits
@@ -291,6 +290,7 @@ fn record_token_counts(
     }
 }
 
+/// Join the text parts of `kind` in a message item.
 fn content_text(item: &Value, kind: &str) -> String {
     item.get("content")
         .and_then(Value::as_array)

@@ -97,6 +97,7 @@ pub fn exec_command_end(
         "call_id": call_id,
         "command": argv,
         "cwd": cwd,
+        "parsed_cmd": [],
         "source": "agent",
         "stdout": "",
         "stderr": "",

@@ -120,6 +120,8 @@ struct State {
     failed: bool,
     /// The last `agent_message` recorded (for `task_complete`).
     last_agent_message: Option<MessageText>,
+    /// The id of the turn under way (for the tools' end events).
+    turn_id: Option<String>,
 }
 
 impl RolloutRecorder {
@@ -154,6 +156,7 @@ impl RolloutRecorder {
                 line: Vec::new(),
                 failed: false,
                 last_agent_message: None,
+                turn_id: None,
             }),
         }
     }
@@ -170,6 +173,27 @@ impl RolloutRecorder {
             map.extend(fields);
         }
         self.record("event_msg", &payload);
+    }
+
+    /// Record `task_started` for turn `turn_id`; the events the turn's tools
+    /// record carry its id.
+    pub fn record_task_started(&self, turn_id: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.turn_id = Some(turn_id.to_string());
+        }
+        self.record_event(
+            "task_started",
+            json!({"turn_id": turn_id, "model_context_window": null}),
+        );
+    }
+
+    /// Record an `event_msg` of the turn under way: `fields` gain its `turn_id`.
+    pub fn record_turn_event(&self, kind: &str, mut fields: Value) {
+        let turn_id = self.state.lock().ok().and_then(|s| s.turn_id.clone());
+        if let (Some(map), Some(turn_id)) = (fields.as_object_mut(), turn_id) {
+            map.insert("turn_id".to_string(), Value::String(turn_id));
+        }
+        self.record_event(kind, fields);
     }
 
     /// Record an `agent_message` event; the message is kept (shared, not

@@ -185,6 +185,16 @@ fn tool_end_events_are_recorded() -> anyhow::Result<()> {
     );
     assert!(call["duration"]["secs"].is_u64(), "{call}");
 
+    // Each end event names the turn it belongs to.
+    let started = event_payloads(&records, "task_started");
+    assert_eq!(started.len(), 1, "{started:?}");
+    let turn_id = &started[0]["turn_id"];
+    assert!(turn_id.is_string(), "{turn_id}");
+    for end in [end, patch, call] {
+        assert_eq!(&end["turn_id"], turn_id, "{end}");
+    }
+    assert_eq!(end["parsed_cmd"], json!([]));
+
     // The end events follow their calls' output items' calls, in call order.
     let position = |kind: &str| {
         records

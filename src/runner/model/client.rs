@@ -289,15 +289,16 @@ impl ResponseStream {
 
 /// Fails a stream that has sent nothing for its idle timeout, without reading
 /// the clock for every event: a timer ticks every quarter of the timeout and the
-/// stream fails after [`IDLE_QUIET_TICKS`] ticks in a row without an event, so
-/// between 1 and 1.25 times the timeout after the last one.
+/// stream fails at the fifth tick in a row without an event. The first of those
+/// ticks can come right after the event, so the stream fails between 1 and
+/// 1.25 times the timeout after its last event.
 struct IdleWatch {
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     period: Duration,
     quiet_ticks: u32,
 }
 
-/// Ticks without an event after which a stream is idle.
+/// Ticks per idle timeout.
 const IDLE_QUIET_TICKS: u32 = 4;
 
 impl IdleWatch {
@@ -320,7 +321,7 @@ impl IdleWatch {
         self.quiet_ticks += 1;
         let next = tokio::time::Instant::now() + self.period;
         self.timer.as_mut().reset(next);
-        self.quiet_ticks >= IDLE_QUIET_TICKS
+        self.quiet_ticks > IDLE_QUIET_TICKS
     }
 
     /// An event arrived.
@@ -409,4 +410,36 @@ fn os_release() -> (String, String) {
         .unwrap_or("Linux")
         .to_string();
     (name, get("VERSION_ID").unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How long after its last event a stream is declared idle, in ms, when
+    /// that event came `event_at` after the watch started.
+    async fn idle_after(timeout: Duration, event_at: Duration) -> u128 {
+        let mut watch = IdleWatch::new(timeout);
+        tokio::time::sleep(event_at).await;
+        watch.progress();
+        let last_event = tokio::time::Instant::now();
+        loop {
+            watch.tick().await;
+            if watch.timed_out() {
+                return last_event.elapsed().as_millis();
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_is_never_early_and_at_most_a_quarter_late() {
+        let timeout = Duration::from_millis(1000);
+        for event_at in [0, 1, 240, 249, 250, 251, 499, 730] {
+            let idle = idle_after(timeout, Duration::from_millis(event_at)).await;
+            assert!(
+                (1000..=1250).contains(&idle),
+                "event at {event_at} ms: idle after {idle} ms"
+            );
+        }
+    }
 }

@@ -21,8 +21,8 @@
 //! named server, or `codex` when no server was named (aggregation, or a read
 //! missing its `server`); `tool` is the resource tool's name; `arguments` the
 //! call's JSON arguments. On success the item's `result` has one text block
-//! holding the JSON the model gets and `structured_content` holding the same
-//! JSON as an object. An unknown server, a server without resources, bad
+//! holding the JSON the model gets, and no `structured_content` (as the
+//! reference shows them). An unknown server, a server without resources, bad
 //! arguments, a server error and a timeout fail the item, and the model gets
 //! the error text. Arguments that are not JSON at all are answered like any
 //! MCP tool's: the parse error goes to the model and no item is emitted.
@@ -30,7 +30,7 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use rmcp::model::{CallToolResult, PaginatedRequestParam, ReadResourceRequestParam};
+use rmcp::model::{CallToolResult, Content, PaginatedRequestParam, ReadResourceRequestParam};
 use rmcp::ServiceError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -289,7 +289,9 @@ impl McpConnections {
             Err(err) => Err(err),
         };
         match answer {
-            Ok(value) => McpOutcome::Answered(CallToolResult::structured(value)),
+            Ok(value) => McpOutcome::Answered(CallToolResult::success(vec![Content::text(
+                value.to_string(),
+            )])),
             Err(err) => McpOutcome::Failed(err.to_string()),
         }
     }

@@ -108,7 +108,7 @@ impl AgentThread {
                             context::message("user", &text)
                         });
                         if let Some(rec) = recorder {
-                            rec.record_task_started(&turn_id);
+                            rec.record_task_started(&turn_id, info.context_window);
                             rec.record("turn_context", &records::turn_context(&config));
                         }
                         history.extend(&env_message, recorder);
@@ -124,6 +124,7 @@ impl AgentThread {
                             emitter: &emitter,
                             stream_max_retries: config.provider.stream_max_retries,
                             requested_model: &config.model,
+                            context_window: info.context_window,
                             recorder,
                         };
                         let mut turn_tools = TurnTools::default();

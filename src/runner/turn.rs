@@ -49,6 +49,8 @@ pub struct Turn<'a> {
     pub emitter: &'a Emitter,
     pub stream_max_retries: u64,
     pub requested_model: &'a str,
+    /// The model's context window, as token counts record it.
+    pub context_window: u64,
     /// Where history items and token counts are recorded (`None`: ephemeral).
     pub recorder: Option<&'a RolloutRecorder>,
 }
@@ -83,7 +85,13 @@ impl Turn<'_> {
             }
             history.extend_raw(sample.items, self.recorder);
             if let Some(rec) = self.recorder {
-                record_token_counts(rec, usage, sample.usage.as_ref(), &sample.rate_limits);
+                record_token_counts(
+                    rec,
+                    usage,
+                    sample.usage.as_ref(),
+                    &sample.rate_limits,
+                    self.context_window,
+                );
             }
             if sample.calls.is_empty() {
                 return Ok(());
@@ -273,6 +281,7 @@ fn record_token_counts(
     total: &Usage,
     last: Option<&Usage>,
     rate_limits: &[RateLimitSnapshot],
+    context_window: u64,
 ) {
     if last.is_none() && rate_limits.is_empty() {
         return;
@@ -280,12 +289,12 @@ fn record_token_counts(
     let mut snapshots = rate_limits.iter();
     rec.record_event(
         "token_count",
-        records::token_count(total, last, snapshots.next()),
+        records::token_count(total, last, snapshots.next(), context_window),
     );
     for snapshot in snapshots {
         rec.record_event(
             "token_count",
-            records::token_count(total, last, Some(snapshot)),
+            records::token_count(total, last, Some(snapshot), context_window),
         );
     }
 }

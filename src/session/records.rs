@@ -54,12 +54,13 @@ pub fn token_count(
     total: &Usage,
     last: Option<&Usage>,
     rate_limits: Option<&RateLimitSnapshot>,
+    model_context_window: u64,
 ) -> Value {
     let info = last.map(|last| {
         json!({
             "total_token_usage": usage(total),
             "last_token_usage": usage(last),
-            "model_context_window": null,
+            "model_context_window": model_context_window,
         })
     });
     json!({"info": info, "rate_limits": rate_limits})

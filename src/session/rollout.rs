@@ -177,13 +177,13 @@ impl RolloutRecorder {
 
     /// Record `task_started` for turn `turn_id`; the events the turn's tools
     /// record carry its id.
-    pub fn record_task_started(&self, turn_id: &str) {
+    pub fn record_task_started(&self, turn_id: &str, model_context_window: u64) {
         if let Ok(mut state) = self.state.lock() {
             state.turn_id = Some(turn_id.to_string());
         }
         self.record_event(
             "task_started",
-            json!({"turn_id": turn_id, "model_context_window": null}),
+            json!({"turn_id": turn_id, "model_context_window": model_context_window}),
         );
     }
 

@@ -72,6 +72,13 @@ fn rate_limit_headers_are_recorded_on_token_count() -> anyhow::Result<()> {
     for count in &counts {
         assert_eq!(count["info"]["total_token_usage"]["input_tokens"], 10);
         assert_eq!(count["info"]["last_token_usage"]["output_tokens"], 5);
+        // The catalogue's window for the configured model.
+        assert!(
+            count["info"]["model_context_window"]
+                .as_u64()
+                .is_some_and(|w| w > 0),
+            "{count}"
+        );
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::runner::context;
 use crate::runner::events::Usage;
 use crate::runner::model::rate_limits::RateLimitSnapshot;
+use crate::sandbox::SandboxPolicy;
 
 /// `session_meta`: the first line of a new rollout.
 pub fn session_meta(
@@ -171,12 +172,45 @@ pub fn user_message(items: &[Value]) -> Value {
 /// in what the environment context tells the model (cwd, sandbox).
 pub fn environment_changed(resumed: &super::ResumedThread, config: &Config) -> bool {
     let cwd_changed = resumed.cwd.as_deref() != Some(config.cwd.as_path());
-    let sandbox_changed = match (
-        &resumed.sandbox_policy,
-        serde_json::to_value(&config.sandbox),
-    ) {
-        (Some(recorded), Ok(current)) => *recorded != current,
-        (None, _) | (_, Err(_)) => false,
+    cwd_changed || sandbox_changed(resumed.sandbox_policy.as_ref(), &config.sandbox)
+}
+
+/// Whether a recorded `sandbox_policy` differs from `current`. Classic
+/// rollouts tag the policy with `mode`, 0.169 with `type`; both are read. A
+/// policy that cannot be read counts as unchanged.
+fn sandbox_changed(recorded: Option<&Value>, current: &SandboxPolicy) -> bool {
+    let Some(mut recorded) = recorded.cloned() else {
+        return false;
     };
-    cwd_changed || sandbox_changed
+    if let Some(map) = recorded.as_object_mut() {
+        if !map.contains_key("mode") {
+            if let Some(kind) = map.remove("type") {
+                map.insert("mode".to_string(), kind);
+            }
+        }
+    }
+    serde_json::from_value::<SandboxPolicy>(recorded).is_ok_and(|policy| policy != *current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_policies_of_either_tag_are_compared() {
+        let read_only = SandboxPolicy::ReadOnly;
+        for same in [json!({"mode": "read-only"}), json!({"type": "read-only"})] {
+            assert!(!sandbox_changed(Some(&same), &read_only), "{same}");
+        }
+        let open = json!({"type": "danger-full-access"});
+        assert!(sandbox_changed(Some(&open), &read_only));
+        let write =
+            json!({"type": "workspace-write", "writable_roots": [], "network_access": true});
+        assert!(sandbox_changed(Some(&write), &read_only));
+        assert!(!sandbox_changed(None, &read_only));
+        assert!(!sandbox_changed(
+            Some(&json!({"type": "unknown"})),
+            &read_only
+        ));
+    }
 }

@@ -61,7 +61,10 @@ fn rate_limit_headers_are_recorded_on_token_count() -> anyhow::Result<()> {
             "primary": {"used_percent": 12.5, "window_minutes": 300, "resets_at": 1790369264},
             "secondary": {"used_percent": 64.0, "window_minutes": 10080, "resets_at": null},
             "credits": credits,
+            "individual_limit": null,
+            "spend_control_reached": null,
             "plan_type": null,
+            "rate_limit_reached_type": null,
         })
     );
     assert_eq!(counts[1]["rate_limits"]["limit_id"], "codex_other");

@@ -32,8 +32,12 @@ pub struct RateLimitSnapshot {
     pub secondary: Option<RateLimitWindow>,
     /// The account's credits.
     pub credits: Option<CreditsSnapshot>,
-    /// Never sent in headers; kept for the shape readers expect.
+    /// The next four are never sent in headers; they are written (as null)
+    /// for the shape the reference records.
+    pub individual_limit: Option<serde_json::Value>,
+    pub spend_control_reached: Option<bool>,
     pub plan_type: Option<String>,
+    pub rate_limit_reached_type: Option<String>,
 }
 
 /// One window of a limit.
@@ -92,7 +96,10 @@ fn snapshot(headers: &HeaderMap, limit_id: String) -> Option<RateLimitSnapshot> 
         primary,
         secondary,
         credits,
+        individual_limit: None,
+        spend_control_reached: None,
         plan_type: None,
+        rate_limit_reached_type: None,
     })
 }
 
@@ -189,7 +196,10 @@ mod tests {
                     unlimited: false,
                     balance: Some("12.50".into()),
                 }),
+                individual_limit: None,
+                spend_control_reached: None,
                 plan_type: None,
+                rate_limit_reached_type: None,
             }]
         );
     }
@@ -266,7 +276,10 @@ mod tests {
                 "primary": {"used_percent": 7.0, "window_minutes": null, "resets_at": 100},
                 "secondary": null,
                 "credits": null,
+                "individual_limit": null,
+                "spend_control_reached": null,
                 "plan_type": null,
+                "rate_limit_reached_type": null,
             })
         );
     }

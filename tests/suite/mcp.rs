@@ -465,6 +465,17 @@ fn shortened_name_is_callable() -> anyhow::Result<()> {
 /// SIGINT while the model streams: exit 130 and the server and its child die.
 #[test]
 fn servers_die_on_sigint() -> anyhow::Result<()> {
+    servers_die_on(Signal::SIGINT, 130)
+}
+
+#[test]
+fn servers_die_on_sigterm() -> anyhow::Result<()> {
+    servers_die_on(Signal::SIGTERM, 143)
+}
+
+/// A run stopped by `signal` mid-turn exits with `code`, and its server and
+/// the server's child are gone.
+fn servers_die_on(signal: Signal, code: i32) -> anyhow::Result<()> {
     let env = TestEnv::new(vec![Reply::sse(vec![
         ev::created("resp_1"),
         ev::message("m", "never"),
@@ -489,9 +500,9 @@ fn servers_die_on_sigint() -> anyhow::Result<()> {
         env.server.wait_for_requests(1, STEP_TIMEOUT),
         "the request never arrived"
     );
-    spawned.signal(Signal::SIGINT)?;
+    spawned.signal(signal)?;
     let run = spawned.finish()?;
-    assert_eq!(run.code(), Some(130), "{run}");
+    assert_eq!(run.code(), Some(code), "{run}");
     assert_all_die(&pids)?;
     Ok(())
 }

@@ -82,6 +82,36 @@ fn usage(u: &Usage) -> Value {
 /// (10,000 bytes, head and tail kept), so a noisy command cannot bloat the rollout.
 pub const EXEC_END_OUTPUT_TOKENS: usize = 2_500;
 
+/// The fields of an `exec_command_begin` event, recorded when a command
+/// starts (its `exec_command_end` follows with the outcome).
+pub fn exec_command_begin(call_id: &str, argv: &[String], cwd: &std::path::Path) -> Value {
+    json!({
+        "call_id": call_id,
+        "command": argv,
+        "cwd": cwd,
+        "parsed_cmd": [],
+        "source": "agent",
+    })
+}
+
+/// The fields of a `patch_apply_begin` event: the patch is applied without
+/// asking (exec never asks), `changes` as in `patch_apply_end`.
+pub fn patch_apply_begin(call_id: &str, changes: Value) -> Value {
+    json!({
+        "call_id": call_id,
+        "auto_approved": true,
+        "changes": changes,
+    })
+}
+
+/// The fields of an `mcp_tool_call_begin` event.
+pub fn mcp_tool_call_begin(call_id: &str, invocation: &Value) -> Value {
+    json!({
+        "call_id": call_id,
+        "invocation": invocation,
+    })
+}
+
 /// The fields of an `exec_command_end` event. `aggregated_output` is already
 /// bounded; `stdout`, `stderr` and `formatted_output` are written empty, as
 /// the reference does in rollouts (the model's view is in the call output

@@ -205,6 +205,31 @@ fn tool_end_events_are_recorded() -> anyhow::Result<()> {
     }
     assert_eq!(end["parsed_cmd"], json!([]));
 
+    // Each end has its begin, earlier, with the same call id and turn.
+    for (begin_kind, end_kind, call_id) in [
+        ("exec_command_begin", "exec_command_end", "call_cmd"),
+        ("patch_apply_begin", "patch_apply_end", "call_patch"),
+        ("mcp_tool_call_begin", "mcp_tool_call_end", "call_mcp"),
+    ] {
+        let begins = event_payloads(&records, begin_kind);
+        assert_eq!(begins.len(), 1, "{begins:?}");
+        assert_eq!(begins[0]["call_id"], call_id);
+        assert_eq!(&begins[0]["turn_id"], turn_id);
+        let at = |kind: &str| records.iter().position(|r| r["payload"]["type"] == kind);
+        assert!(
+            at(begin_kind) < at(end_kind),
+            "{begin_kind} after {end_kind}"
+        );
+    }
+    let begins = event_payloads(&records, "exec_command_begin");
+    assert_eq!(begins[0]["command"], end["command"]);
+    assert_eq!(begins[0]["cwd"], end["cwd"]);
+    let begins = event_payloads(&records, "patch_apply_begin");
+    assert_eq!(begins[0]["changes"], patch["changes"]);
+    assert_eq!(begins[0]["auto_approved"], true);
+    let begins = event_payloads(&records, "mcp_tool_call_begin");
+    assert_eq!(begins[0]["invocation"], call["invocation"]);
+
     // The end events follow their calls' output items' calls, in call order.
     let position = |kind: &str| {
         records

@@ -410,9 +410,22 @@ impl ToolRegistry {
             arguments,
             started: Instant::now(),
         };
+        emitter.record_event(
+            "mcp_tool_call_begin",
+            records::mcp_tool_call_begin(&pending.call_id, &invocation(&pending)),
+        );
         let item_id = emitter.item_started(mcp_details(&pending, None, None));
         Ok(McpPending { item_id, ..pending })
     }
+}
+
+/// What an MCP call's begin and end records say was called.
+fn invocation(pending: &McpPending) -> Value {
+    json!({
+        "server": pending.server,
+        "tool": pending.tool,
+        "arguments": pending.arguments,
+    })
 }
 
 /// An `mcp_tool_call` item's fields; the status follows from result and error.
@@ -442,11 +455,7 @@ fn mcp_details(
 /// images, content items (`mcp::model_output`). A failed call's images are
 /// not sent: its error message is text.
 fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> CallOutput {
-    let invocation = json!({
-        "server": pending.server,
-        "tool": pending.tool,
-        "arguments": pending.arguments,
-    });
+    let invocation = invocation(&pending);
     let result = match &outcome {
         McpOutcome::Answered(result) => Ok(serde_json::to_value(result).unwrap_or(Value::Null)),
         McpOutcome::Failed(message) => Err(message.as_str()),

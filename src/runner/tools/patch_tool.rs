@@ -93,6 +93,11 @@ pub fn run(
             },
         })
         .collect();
+    let recorded = recorded_changes(&actions);
+    emitter.record_event(
+        "patch_apply_begin",
+        records::patch_apply_begin(call_id, recorded.clone()),
+    );
     let id = emitter.item_started(ItemDetails::FileChange {
         changes: changes.clone(),
         status: PatchStatus::InProgress,
@@ -103,7 +108,7 @@ pub fn run(
     };
     emitter.record_event(
         "patch_apply_end",
-        records::patch_apply_end(call_id, exit_code == 0, &output, recorded_changes(&actions)),
+        records::patch_apply_end(call_id, exit_code == 0, &output, recorded),
     );
     emitter.item_completed(id, ItemDetails::FileChange { changes, status });
     format!(

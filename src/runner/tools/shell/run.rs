@@ -37,13 +37,18 @@ pub struct CommandRun {
 }
 
 impl CommandRun {
-    /// Emit `item.started` for `command` (the shell-quoted argv) and wrap `process`.
+    /// Emit `item.started` for `command` (the shell-quoted argv), record
+    /// `exec_command_begin`, and wrap `process`.
     pub fn start(
         emitter: &Emitter,
         command: String,
         origin: Origin,
         process: Process,
     ) -> Arc<CommandRun> {
+        emitter.record_event(
+            "exec_command_begin",
+            records::exec_command_begin(&origin.call_id, &origin.argv, &origin.cwd),
+        );
         let item_id = emitter.item_started(ItemDetails::CommandExecution {
             command: command.clone(),
             aggregated_output: String::new(),

@@ -52,7 +52,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/binaries.rs"]
+mod binaries;
+
 use anyhow::{bail, Context, Result};
+use binaries::Binaries;
 use mock_responses::{ev, message_reply, MockServer, Reply};
 use serde_json::{json, Value};
 
@@ -71,7 +75,13 @@ fn main() -> Result<()> {
             .with_context(|| format!("BENCH_ITERS must be a positive integer, got `{text}`"))?,
         Err(_) => 30,
     };
-    let (codex, mcp_server) = locate_binaries()?;
+    let Binaries { codex, mcp_server } = binaries::locate()?;
+    if cfg!(debug_assertions) {
+        writeln!(
+            io::stderr(),
+            "warning: benchmarking a debug build; use `cargo run --release --example bench`"
+        )?;
+    }
     let work = tempfile::tempdir().context("cannot create a temporary directory")?;
     let repo = work.path().join("repo");
     fs::create_dir_all(repo.join(".git")).context("cannot create the work repository")?;
@@ -999,72 +1009,4 @@ fn parse_args() -> Result<Option<PathBuf>> {
         }
     }
     Ok(json_out)
-}
-
-/// The `codex` and `mcp-test-server` binaries of this example's profile
-/// (`target/<profile>/`). Built with cargo when one is missing or older than this
-/// example, and always brought up to date when the example runs under `cargo run` (a
-/// no-op when they are fresh): cargo does not rebuild binaries for examples.
-fn locate_binaries() -> Result<(PathBuf, PathBuf)> {
-    let exe = std::env::current_exe().context("cannot locate this example")?;
-    // target/<profile>/examples/bench → target/<profile>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("unexpected example location")?;
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    if !release {
-        writeln!(
-            io::stderr(),
-            "warning: benchmarking a debug build; use `cargo run --release --example bench`"
-        )?;
-    }
-    let codex = profile_dir.join(format!("codex{}", std::env::consts::EXE_SUFFIX));
-    let server = profile_dir.join(format!("mcp-test-server{}", std::env::consts::EXE_SUFFIX));
-    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let stale = [&codex, &server]
-        .iter()
-        .any(|bin| match (modified(bin), modified(&exe)) {
-            (Some(bin), Some(example)) => bin < example,
-            _ => true,
-        });
-    let under_cargo = std::env::var_os("CARGO");
-    if stale || under_cargo.is_some() {
-        let cargo = under_cargo.unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args(["build", "--bin", "codex", "--bin", "mcp-test-server"]);
-        // Drop what `cargo run` set for this example (CARGO_PKG_NAME, …): build scripts
-        // that watch those variables would otherwise rerun and rebuild half the tree.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            let set_by_cargo_run = [
-                "CARGO_PKG_",
-                "CARGO_MANIFEST_",
-                "CARGO_CRATE_",
-                "CARGO_BIN_",
-            ]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
-                || name == "CARGO_PRIMARY_PACKAGE"
-                || name == "OUT_DIR";
-            if set_by_cargo_run {
-                build.env_remove(&*name);
-            }
-        }
-        if release {
-            build.arg("--release");
-        }
-        let status = build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .context("cannot run cargo to build the codex and mcp-test-server binaries")?;
-        if !status.success() || !codex.exists() || !server.exists() {
-            bail!(
-                "building {} and {} failed ({status})",
-                codex.display(),
-                server.display()
-            );
-        }
-    }
-    Ok((codex, server))
 }

@@ -73,6 +73,24 @@ pub fn error_event(message: &str) -> Value {
     json!({"type": "error", "message": message})
 }
 
+/// The notice of stream retry `n` of 2 (the default `stream_max_retries`).
+pub fn reconnecting(n: u32, detail: &str) -> Value {
+    error_event(&format!("Reconnecting... {n}/2 ({detail})"))
+}
+
+/// The events of a run whose turn was retried twice with `detail` before
+/// failing with the fatal `detail`.
+pub fn retried_twice_then_fatal(detail: &str) -> Vec<Value> {
+    let mut events = vec![
+        thread_started(),
+        turn_started(),
+        reconnecting(1, detail),
+        reconnecting(2, detail),
+    ];
+    events.extend(fatal(detail));
+    events
+}
+
 /// The fatal pair: `error` then `turn.failed`, both with `message`.
 pub fn fatal(message: &str) -> [Value; 2] {
     [error_event(message), turn_failed(message)]

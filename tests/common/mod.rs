@@ -17,7 +17,7 @@ use mock_responses::{MockServer, RecordedRequest, Reply};
 use tempfile::TempDir;
 
 pub use json::*;
-pub use process::{parse_jsonl, Exec};
+pub use process::{parse_jsonl, Exec, Run};
 pub use rollouts::*;
 pub use tools::*;
 

@@ -70,6 +70,17 @@ fn assert_all_die(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A run that a failed required server stopped: exit 1, nothing on stdout,
+/// stderr carrying `required MCP servers failed to initialize: <detail>`, and
+/// no model request.
+fn assert_required_failure(env: &TestEnv, run: &Run, detail: &str) {
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+    let expected = format!("required MCP servers failed to initialize: {detail}");
+    assert!(run.stderr.contains(&expected), "{run}");
+    assert!(env.requests().is_empty());
+}
+
 pub(super) fn mcp_events(events: &[Value]) -> Vec<Value> {
     item_events(events, "mcp_tool_call")
 }
@@ -151,15 +162,7 @@ fn required_server_failure_stops_the_run() -> anyhow::Result<()> {
         "\n[mcp_servers.broken]\ncommand = \"/nonexistent/mcp-server\"\nrequired = true\n",
     )?;
     let run = env.exec().args(["--json", "go"]).run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-    assert!(
-        run.stderr.contains(
-            "required MCP servers failed to initialize: broken: No such file or directory (os error 2)"
-        ),
-        "{run}"
-    );
-    assert!(env.requests().is_empty());
+    assert_required_failure(&env, &run, "broken: No such file or directory (os error 2)");
     Ok(())
 }
 
@@ -175,15 +178,8 @@ fn all_failed_required_servers_are_listed() -> anyhow::Result<()> {
         ],
     )?;
     let run = env.exec().args(["go"]).run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-    assert!(
-        run.stderr
-            .contains("required MCP servers failed to initialize: first: "),
-        "{run}"
-    );
+    assert_required_failure(&env, &run, "first: ");
     assert!(run.stderr.contains("second: "), "{run}");
-    assert!(env.requests().is_empty());
     Ok(())
 }
 
@@ -260,15 +256,11 @@ fn initialize_timeout_fails_required_server() -> anyhow::Result<()> {
         )],
     )?;
     let run = env.exec().args(["--json", "go"]).run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-    assert!(
-        run.stderr.contains(
-            "required MCP servers failed to initialize: hang: timed out handshaking with MCP server after 1s"
-        ),
-        "{run}"
+    assert_required_failure(
+        &env,
+        &run,
+        "hang: timed out handshaking with MCP server after 1s",
     );
-    assert!(env.requests().is_empty());
     assert_all_die(&pids)?;
     Ok(())
 }
@@ -743,15 +735,8 @@ fn required_http_server_on_closed_port_stops_the_run() -> anyhow::Result<()> {
         ),
     )?;
     let run = env.exec().args(["--json", "go"]).run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-    assert!(
-        run.stderr
-            .contains("required MCP servers failed to initialize: gone: "),
-        "{run}"
-    );
+    assert_required_failure(&env, &run, "gone: ");
     assert!(run.stderr.contains("Connection refused"), "{run}");
-    assert!(env.requests().is_empty());
     Ok(())
 }
 
@@ -846,14 +831,10 @@ fn http_server_with_unset_bearer_variable_fails() -> anyhow::Result<()> {
         "\n[mcp_servers.h]\nurl = \"http://127.0.0.1:1/mcp\"\nrequired = true\nbearer_token_env_var = \"H_MISSING_TOKEN\"\n",
     )?;
     let run = env.exec().args(["--json", "go"]).run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
-    assert!(run.stdout.is_empty(), "{run}");
-    assert!(
-        run.stderr.contains(
-            "required MCP servers failed to initialize: h: environment variable `H_MISSING_TOKEN` (bearer_token_env_var) is not set"
-        ),
-        "{run}"
+    assert_required_failure(
+        &env,
+        &run,
+        "h: environment variable `H_MISSING_TOKEN` (bearer_token_env_var) is not set",
     );
-    assert!(env.requests().is_empty());
     Ok(())
 }

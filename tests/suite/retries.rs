@@ -13,10 +13,6 @@ use crate::common::*;
 const HIGH_DEMAND: &str =
     "We\u{2019}re currently experiencing high demand, which may cause temporary errors.";
 
-fn reconnecting(n: u32, detail: &str) -> serde_json::Value {
-    error_event(&format!("Reconnecting... {n}/2 ({detail})"))
-}
-
 /// HTTP 500 on every request: two reconnect notices, then the high-demand error; 6 POSTs.
 #[test]
 fn http_500_exhausts_both_retry_loops() -> anyhow::Result<()> {
@@ -27,14 +23,7 @@ fn http_500_exhausts_both_retry_loops() -> anyhow::Result<()> {
     let run = env.exec().args(["--json", "hi"]).run()?;
     assert_eq!(run.code(), Some(1), "{run}");
     let (_, events) = run.events()?;
-    let mut expected = vec![
-        thread_started(),
-        turn_started(),
-        reconnecting(1, HIGH_DEMAND),
-        reconnecting(2, HIGH_DEMAND),
-    ];
-    expected.extend(fatal(HIGH_DEMAND));
-    assert_eq!(events, expected);
+    assert_eq!(events, retried_twice_then_fatal(HIGH_DEMAND));
     assert_eq!(env.requests().len(), 6);
     Ok(())
 }

@@ -424,38 +424,30 @@ fn unix_sockets_work_without_network() -> Result<()> {
 /// `ptrace` fails with EPERM in every sandboxed mode, even with network access.
 #[test]
 fn ptrace_is_denied() -> Result<()> {
-    require_sandbox();
-    let env = TestEnv::new(vec![])?;
     // PTRACE_TRACEME (0) on itself: normally succeeds.
-    let script = format!(
-        "{} -c 'import ctypes, os\n\
-         libc = ctypes.CDLL(None, use_errno=True)\n\
-         rc = libc.ptrace(0, 0, None, None)\n\
-         print(rc, os.strerror(ctypes.get_errno()))'",
-        python()
-    );
-    for policy in [json!({"mode": "read-only"}), workspace_write(&[], true)] {
-        let run = sandboxed(&env, &env.work, &policy, &script)?;
-        ensure!(run.code() == Some(0), "{run}");
-        ensure!(
-            run.stdout == "-1 Operation not permitted\n",
-            "{policy}: {run}"
-        );
-    }
-    Ok(())
+    assert_libc_call_denied("rc = libc.ptrace(0, 0, None, None)")
 }
 
 /// `io_uring_setup` fails with EPERM in every sandboxed mode.
 #[test]
 fn io_uring_is_denied() -> Result<()> {
+    // io_uring_setup is syscall 425 on x86_64 and aarch64 alike.
+    assert_libc_call_denied(
+        "params = ctypes.create_string_buffer(120)\n\
+         rc = libc.syscall(425, 4, params)",
+    )
+}
+
+/// Run Python `call` (lines that set `rc` from a call through `libc`) in the
+/// read-only sandbox and in workspace-write with network: it fails with EPERM
+/// in both.
+fn assert_libc_call_denied(call: &str) -> Result<()> {
     require_sandbox();
     let env = TestEnv::new(vec![])?;
-    // io_uring_setup is syscall 425 on x86_64 and aarch64 alike.
     let script = format!(
         "{} -c 'import ctypes, os\n\
          libc = ctypes.CDLL(None, use_errno=True)\n\
-         params = ctypes.create_string_buffer(120)\n\
-         rc = libc.syscall(425, 4, params)\n\
+         {call}\n\
          print(rc, os.strerror(ctypes.get_errno()))'",
         python()
     );

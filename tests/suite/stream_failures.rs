@@ -10,10 +10,6 @@ use crate::common::*;
 const CLOSED_EARLY: &str =
     "stream disconnected before completion: stream closed before response.completed";
 
-fn reconnecting(n: u32, detail: &str) -> serde_json::Value {
-    error_event(&format!("Reconnecting... {n}/2 ({detail})"))
-}
-
 /// A stream that ends cleanly (proper end of body) without `response.completed`.
 fn stream_without_completed() -> Reply {
     Reply::sse(vec![ev::created("resp_1")])
@@ -37,14 +33,7 @@ fn stream_without_completed_is_retried_then_fails() -> anyhow::Result<()> {
     let run = env.exec().args(["--json", "hi"]).run()?;
     assert_eq!(run.code(), Some(1), "{run}");
     let (_, events) = run.events()?;
-    let mut expected = vec![
-        thread_started(),
-        turn_started(),
-        reconnecting(1, CLOSED_EARLY),
-        reconnecting(2, CLOSED_EARLY),
-    ];
-    expected.extend(fatal(CLOSED_EARLY));
-    assert_eq!(events, expected);
+    assert_eq!(events, retried_twice_then_fatal(CLOSED_EARLY));
     assert_eq!(env.requests().len(), 3);
     Ok(())
 }
@@ -56,14 +45,7 @@ fn cut_stream_is_retried_then_fails() -> anyhow::Result<()> {
     let run = env.exec().args(["--json", "hi"]).run()?;
     assert_eq!(run.code(), Some(1), "{run}");
     let (_, events) = run.events()?;
-    let mut expected = vec![
-        thread_started(),
-        turn_started(),
-        reconnecting(1, CLOSED_EARLY),
-        reconnecting(2, CLOSED_EARLY),
-    ];
-    expected.extend(fatal(CLOSED_EARLY));
-    assert_eq!(events, expected);
+    assert_eq!(events, retried_twice_then_fatal(CLOSED_EARLY));
     assert_eq!(env.requests().len(), 3);
     Ok(())
 }
@@ -171,14 +153,7 @@ fn idle_stream_times_out() -> anyhow::Result<()> {
     assert_eq!(run.code(), Some(1), "{run}");
     let (_, events) = run.events()?;
     let message = "stream disconnected before completion: idle timeout waiting for SSE";
-    let mut expected = vec![
-        thread_started(),
-        turn_started(),
-        reconnecting(1, message),
-        reconnecting(2, message),
-    ];
-    expected.extend(fatal(message));
-    assert_eq!(events, expected);
+    assert_eq!(events, retried_twice_then_fatal(message));
     assert_eq!(env.requests().len(), 3);
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
 use super::rate_limits::{self, RateLimitSnapshot};
 use super::sse::{self, ResponseEvent};
 use crate::config::{Config, Credential};
+use crate::runner::tools::prefix_at_boundary;
 
 /// Client for one provider; cheap to share by reference.
 #[derive(Debug)]
@@ -276,10 +277,17 @@ impl ResponseStream {
                     let Some(data) = event.data else {
                         continue;
                     };
+                    // The payload moves into the parser; its head is kept for the
+                    // log only when debug logging is on.
+                    let head = tracing::enabled!(tracing::Level::DEBUG)
+                        .then(|| prefix_at_boundary(&data, LOGGED_PAYLOAD_BYTES).to_string());
                     match sse::parse_event(data) {
                         Some(ResponseEvent::Ignored) => {}
                         Some(parsed) => return Ok(Some(parsed)),
-                        None => tracing::debug!("skipping an unparseable SSE payload"),
+                        None => tracing::debug!(
+                            payload = head.as_deref().unwrap_or_default(),
+                            "skipping an unparseable SSE payload"
+                        ),
                     }
                 }
             }
@@ -297,6 +305,9 @@ struct IdleWatch {
     period: Duration,
     quiet_ticks: u32,
 }
+
+/// How much of an unparseable SSE payload a debug log line shows.
+const LOGGED_PAYLOAD_BYTES: usize = 200;
 
 /// Ticks per idle timeout.
 const IDLE_QUIET_TICKS: u32 = 4;

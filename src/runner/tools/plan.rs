@@ -77,8 +77,6 @@ pub fn spec() -> Value {
 
 #[derive(Debug, Deserialize)]
 struct PlanArgs {
-    #[allow(dead_code)]
-    explanation: Option<String>,
     plan: Vec<PlanStep>,
 }
 

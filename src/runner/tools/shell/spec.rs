@@ -110,8 +110,6 @@ pub struct Escalation {
     pub sandbox_permissions: Option<String>,
     /// Older builds' spelling of the same request.
     pub with_escalated_permissions: Option<bool>,
-    #[allow(dead_code)]
-    pub justification: Option<String>,
 }
 
 impl Escalation {

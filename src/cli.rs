@@ -55,6 +55,20 @@ pub struct SandboxExecArgs {
     #[arg(long = "policy", value_name = "JSON")]
     pub policy: String,
 
+    /// The writable roots pinned at run start (JSON list of `{path, dev, ino}`); the
+    /// command is refused when one no longer leads to the same directory. Without it
+    /// the policy's roots are pinned now.
+    #[arg(long = "roots", value_name = "JSON")]
+    pub roots: Option<String>,
+
+    /// Layer 2 (namespaces): `auto`, `off` or `required`.
+    #[arg(long = "namespaces", value_enum, default_value_t = crate::sandbox::Namespaces::Auto)]
+    pub namespaces: crate::sandbox::Namespaces,
+
+    /// `$CODEX_HOME` of the run: kept read-only, its credential files hidden.
+    #[arg(long = "codex-home", value_name = "DIR")]
+    pub codex_home: Option<PathBuf>,
+
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

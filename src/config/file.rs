@@ -23,6 +23,7 @@ pub struct ConfigToml {
     pub approval_policy: Option<String>,
     pub sandbox_mode: Option<SandboxModeArg>,
     pub sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
+    pub sandbox: Option<SandboxToml>,
     pub profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileToml>,
@@ -113,6 +114,13 @@ pub struct SandboxWorkspaceWriteToml {
     pub exclude_tmpdir_env_var: bool,
     #[serde(default)]
     pub exclude_slash_tmp: bool,
+}
+
+/// `[sandbox]`: how commands are sandboxed beyond the mode.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct SandboxToml {
+    /// Layer 2: `auto` (default), `off` or `required`.
+    pub namespaces: Option<crate::sandbox::Namespaces>,
 }
 
 /// `[shell_environment_policy]` (SPEC §14): how the environment of model-run

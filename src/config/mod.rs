@@ -84,6 +84,10 @@ pub struct Config {
     pub credential: Credential,
     /// Policy for model-run commands.
     pub sandbox: SandboxPolicy,
+    /// `[sandbox] namespaces`: whether layer 2 wraps sandboxed commands.
+    pub sandbox_namespaces: crate::sandbox::Namespaces,
+    /// The writable roots of `sandbox`, pinned when the config was resolved (run start).
+    pub sandbox_roots: std::sync::Arc<crate::sandbox::PinnedRoots>,
     /// `model_reasoning_effort`, if configured.
     pub reasoning_effort: Option<ReasoningEffort>,
     /// `model_reasoning_summary` (default `auto`).
@@ -123,6 +127,19 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// The enabled `[mcp_servers]` (SPEC §15).
     pub mcp_servers: Vec<mcp::McpServerConfig>,
+}
+
+impl Config {
+    /// The sandbox every command and patch of the run is held to.
+    pub fn sandbox_spec(&self) -> crate::sandbox::SandboxSpec {
+        crate::sandbox::SandboxSpec {
+            policy: self.sandbox.clone(),
+            cwd: self.cwd.clone(),
+            roots: self.sandbox_roots.clone(),
+            namespaces: self.sandbox_namespaces,
+            codex_home: self.codex_home.clone(),
+        }
+    }
 }
 
 /// The resolved `[shell_environment_policy]` (SPEC §14 with the defaults of §0.5).
@@ -253,6 +270,7 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
 
         let sandbox = resolve_sandbox(args, &toml_cfg, &profile, &cwd, &mut warnings);
+        let sandbox_roots = std::sync::Arc::new(crate::sandbox::PinnedRoots::pin(&sandbox, &cwd));
 
         let mut features = toml_cfg.features.clone();
         features.extend(profile.features.clone());
@@ -337,6 +355,12 @@ impl Config {
                 .unwrap_or_else(|| "codex_exec".to_string()),
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),
             shell_environment_policy: shell_environment_policy(&toml_cfg),
+            sandbox_namespaces: toml_cfg
+                .sandbox
+                .as_ref()
+                .and_then(|sandbox| sandbox.namespaces)
+                .unwrap_or_default(),
+            sandbox_roots,
             warnings,
             mcp_servers,
         })

@@ -65,6 +65,24 @@ pub enum SandboxError {
     #[error("sandboxed commands are only supported on linux; or run with `--sandbox danger-full-access` if the machine is already isolated")]
     UnsupportedPlatform,
 
+    /// A writable root cannot be opened or inspected while pinning it.
+    #[error("cannot open the writable root `{}`: {source}", path.display())]
+    Root {
+        /// The root.
+        path: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A pinned writable root no longer leads to the directory it was when the run
+    /// started (replaced by a symlink or another directory, or removed).
+    #[error("writable root changed since the run started: {}", path.display())]
+    RootChanged {
+        /// The root's canonical path at run start.
+        path: PathBuf,
+    },
+
     /// `execvp` of the command failed after the sandbox was applied.
     #[error("cannot execute `{}`: {source}", program.display())]
     Exec {

@@ -15,7 +15,8 @@ use std::process::{Command, ExitCode};
 
 use crate::cli::SandboxExecArgs;
 
-use super::{SandboxError, SandboxPolicy};
+use super::roots::{self, RootPin};
+use super::{PinnedRoots, SandboxError, SandboxPolicy};
 
 /// Exit code when the sandbox cannot be set up or the command cannot be executed
 /// (the shell's "found but not executable" code).
@@ -54,21 +55,33 @@ fn sandbox_and_exec(args: SandboxExecArgs) -> Result<Infallible, SandboxError> {
             Some(cwd) => cwd,
             None => std::env::current_dir().map_err(SandboxError::Cwd)?,
         };
-        apply(&policy, &cwd)?;
+        let pins = match &args.roots {
+            Some(text) => serde_json::from_str::<Vec<RootPin>>(text).map_err(|source| {
+                SandboxError::Policy {
+                    text: text.clone(),
+                    source,
+                }
+            })?,
+            None => PinnedRoots::pin(&policy, &cwd).pins(),
+        };
+        // The roots as they were when the run started, or no command at all.
+        let _root_fds = roots::verify(&pins)?;
+        let roots: Vec<PathBuf> = pins.into_iter().map(|pin| pin.path).collect();
+        apply(&policy, &roots)?;
     }
     Err(exec(program, rest))
 }
 
-/// Apply `policy` to the calling (single) thread, in the order of STYLE F.
+/// Apply `policy` to the calling (single) thread, in the order of STYLE F, with
+/// writes allowed beneath `roots` only.
 #[cfg(target_os = "linux")]
-fn apply(policy: &SandboxPolicy, cwd: &std::path::Path) -> Result<(), SandboxError> {
+fn apply(policy: &SandboxPolicy, roots: &[PathBuf]) -> Result<(), SandboxError> {
     let restrict_network = !policy.has_network_access();
     // Build everything that can fail for a bad reason before restricting anything.
     let filters = super::seccomp::build(restrict_network)?;
-    let roots = policy.writable_roots(cwd);
     nix::sys::prctl::set_no_new_privs().map_err(|err| SandboxError::NoNewPrivs(err.to_string()))?;
     super::seccomp::install(&filters)?;
-    match super::landlock::restrict(&roots, restrict_network)? {
+    match super::landlock::restrict(roots, restrict_network)? {
         super::landlock::Enforcement::Full => {}
         super::landlock::Enforcement::Partial => {
             tracing::debug!("landlock ruleset only partially enforced by this kernel");
@@ -79,7 +92,7 @@ fn apply(policy: &SandboxPolicy, cwd: &std::path::Path) -> Result<(), SandboxErr
 
 /// Elsewhere there is no sandbox to apply: fail closed.
 #[cfg(not(target_os = "linux"))]
-fn apply(_policy: &SandboxPolicy, _cwd: &std::path::Path) -> Result<(), SandboxError> {
+fn apply(_policy: &SandboxPolicy, _roots: &[PathBuf]) -> Result<(), SandboxError> {
     Err(SandboxError::UnsupportedPlatform)
 }
 

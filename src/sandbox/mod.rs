@@ -48,15 +48,18 @@ mod helper;
 #[cfg(target_os = "linux")]
 mod landlock;
 mod policy;
+mod roots;
 #[cfg(target_os = "linux")]
 mod seccomp;
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub use error::SandboxError;
-pub use policy::SandboxPolicy;
+pub use policy::{Namespaces, SandboxPolicy};
+pub use roots::{PinnedRoot, PinnedRoots, RootPin};
 
 use crate::cli::SandboxExecArgs;
 
@@ -66,17 +69,49 @@ pub const HELPER_SUBCOMMAND: &str = "sandbox-exec";
 /// Environment marker set on children that have no network (SPEC §12.2).
 pub const NETWORK_DISABLED_ENV_VAR: &str = "CODEX_SANDBOX_NETWORK_DISABLED";
 
-/// The argv to spawn so that `argv` runs under `policy`, whose workspace root is `cwd`.
+/// The sandbox of one run, fixed when the run starts: what every command and patch of
+/// the run is held to.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// The policy.
+    pub policy: SandboxPolicy,
+    /// The workspace root the policy refers to (the run's cwd).
+    pub cwd: PathBuf,
+    /// The writable roots, pinned at run start.
+    pub roots: Arc<PinnedRoots>,
+    /// Whether layer 2 (namespaces) wraps commands.
+    pub namespaces: Namespaces,
+    /// `$CODEX_HOME`: never writable by commands or patches (layer 2 makes it
+    /// read-only and hides its credential files).
+    pub codex_home: PathBuf,
+}
+
+impl SandboxSpec {
+    /// A spec whose roots are pinned now (tests; the runner pins once per run).
+    pub fn pinned_now(
+        policy: SandboxPolicy,
+        cwd: &Path,
+        namespaces: Namespaces,
+        codex_home: &Path,
+    ) -> SandboxSpec {
+        SandboxSpec {
+            roots: Arc::new(PinnedRoots::pin(&policy, cwd)),
+            policy,
+            cwd: cwd.to_path_buf(),
+            namespaces,
+            codex_home: codex_home.to_path_buf(),
+        }
+    }
+}
+
+/// The argv to spawn so that `argv` runs under `spec`.
 ///
 /// `DangerFullAccess` returns `argv` unchanged. Otherwise:
-/// `[current_exe, "sandbox-exec", "--cwd", cwd, "--policy", <json>, "--", argv...]`.
+/// `[current_exe, "sandbox-exec", "--cwd", cwd, "--policy", <json>, "--roots", <json>,
+/// "--namespaces", <mode>, "--codex-home", <dir>, "--", argv...]`.
 /// The spawner still sets the working directory of the process itself.
-pub fn wrap_command(
-    policy: &SandboxPolicy,
-    cwd: &Path,
-    argv: &[String],
-) -> Result<Vec<OsString>, SandboxError> {
-    if policy.has_full_disk_write_access() {
+pub fn wrap_command(spec: &SandboxSpec, argv: &[String]) -> Result<Vec<OsString>, SandboxError> {
+    if spec.policy.has_full_disk_write_access() {
         return Ok(argv.iter().map(OsString::from).collect());
     }
     if !cfg!(target_os = "linux") {
@@ -86,15 +121,22 @@ pub fn wrap_command(
         return Err(SandboxError::NoCommand);
     }
     let exe = std::env::current_exe().map_err(SandboxError::CurrentExe)?;
-    let json = policy.to_json().map_err(SandboxError::PolicyJson)?;
-    let mut wrapped = Vec::with_capacity(argv.len() + 7);
+    let policy = spec.policy.to_json().map_err(SandboxError::PolicyJson)?;
+    let roots = serde_json::to_string(&spec.roots.pins()).map_err(SandboxError::PolicyJson)?;
+    let mut wrapped = Vec::with_capacity(argv.len() + 13);
     wrapped.extend([
         exe.into_os_string(),
         HELPER_SUBCOMMAND.into(),
         "--cwd".into(),
-        cwd.as_os_str().to_owned(),
+        spec.cwd.as_os_str().to_owned(),
         "--policy".into(),
-        json.into(),
+        policy.into(),
+        "--roots".into(),
+        roots.into(),
+        "--namespaces".into(),
+        spec.namespaces.as_str().into(),
+        "--codex-home".into(),
+        spec.codex_home.as_os_str().to_owned(),
         "--".into(),
     ]);
     wrapped.extend(argv.iter().map(OsString::from));
@@ -142,6 +184,10 @@ mod tests {
 
     use super::*;
 
+    fn spec(policy: SandboxPolicy) -> SandboxSpec {
+        SandboxSpec::pinned_now(policy, Path::new("/w"), Namespaces::Auto, Path::new("/h"))
+    }
+
     fn argv() -> Vec<String> {
         vec!["bash".into(), "-lc".into(), "echo hi".into()]
     }
@@ -149,8 +195,7 @@ mod tests {
     /// `danger-full-access` runs the command as is.
     #[test]
     fn danger_full_access_is_not_wrapped() {
-        let wrapped =
-            wrap_command(&SandboxPolicy::DangerFullAccess, Path::new("/w"), &argv()).unwrap();
+        let wrapped = wrap_command(&spec(SandboxPolicy::DangerFullAccess), &argv()).unwrap();
         assert_eq!(wrapped, vec!["bash", "-lc", "echo hi"]);
     }
 
@@ -164,7 +209,7 @@ mod tests {
             exclude_tmpdir_env_var: false,
             exclude_slash_tmp: false,
         };
-        let wrapped = wrap_command(&policy, Path::new("/w"), &argv()).unwrap();
+        let wrapped = wrap_command(&spec(policy.clone()), &argv()).unwrap();
         let exe = std::env::current_exe().unwrap().into_os_string();
         let expected: Vec<OsString> = vec![
             exe,
@@ -173,6 +218,12 @@ mod tests {
             "/w".into(),
             "--policy".into(),
             policy.to_json().unwrap().into(),
+            "--roots".into(),
+            "[]".into(),
+            "--namespaces".into(),
+            "auto".into(),
+            "--codex-home".into(),
+            "/h".into(),
             "--".into(),
             "bash".into(),
             "-lc".into(),
@@ -189,7 +240,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn empty_argv_is_an_error() {
-        let err = wrap_command(&SandboxPolicy::ReadOnly, Path::new("/w"), &[]).unwrap_err();
+        let err = wrap_command(&spec(SandboxPolicy::ReadOnly), &[]).unwrap_err();
         assert!(matches!(err, SandboxError::NoCommand), "{err}");
     }
 

@@ -108,6 +108,31 @@ impl SandboxPolicy {
     }
 }
 
+/// `[sandbox] namespaces`: whether layer 2 (user, mount, pid and network
+/// namespaces) wraps sandboxed commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Namespaces {
+    /// Use them where the kernel allows; otherwise layer 1 alone, with one warning.
+    #[default]
+    Auto,
+    /// Never: layer 1 alone.
+    Off,
+    /// Always: a command fails closed when they cannot be created.
+    Required,
+}
+
+impl Namespaces {
+    /// The config / command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespaces::Auto => "auto",
+            Namespaces::Off => "off",
+            Namespaces::Required => "required",
+        }
+    }
+}
+
 impl SandboxPolicy {
     /// Parse the `--policy` value of the sandbox helper: the policy JSON of SPEC §12.1,
     /// or a bare mode name (`read-only`, `workspace-write`, `danger-full-access`), which

@@ -54,7 +54,7 @@ use crate::config::Config;
 use crate::runner::emitter::Emitter;
 use crate::runner::events::CommandStatus;
 use crate::runner::model::catalog::ShellTool;
-use crate::sandbox::{self, SandboxPolicy};
+use crate::sandbox::{self, SandboxPolicy, SandboxSpec};
 use env::{CommandEnv, EnvFlavor};
 use process::{Process, SpawnSpec};
 use reaper::Reaper;
@@ -72,7 +72,7 @@ pub struct ShellTools {
     kind: ShellTool,
     /// Session working directory; also the sandbox's workspace root.
     cwd: PathBuf,
-    sandbox: SandboxPolicy,
+    sandbox: SandboxSpec,
     env: CommandEnv,
     user_shell: String,
     sessions: unified::Sessions,
@@ -89,7 +89,7 @@ impl ShellTools {
         ShellTools {
             kind,
             cwd: config.cwd.clone(),
-            sandbox: config.sandbox.clone(),
+            sandbox: config.sandbox_spec(),
             env: CommandEnv::from_config(config, thread_id),
             user_shell,
             sessions: unified::Sessions::default(),
@@ -197,7 +197,7 @@ impl ShellTools {
             call_id,
             &base,
             &self.cwd,
-            &self.sandbox,
+            &self.sandbox.policy,
             emitter,
         ))
     }
@@ -209,7 +209,7 @@ impl ShellTools {
         escalation: &spec::Escalation,
         argv: &[String],
     ) -> Result<(), Answer> {
-        if !escalation.requested() || self.sandbox == SandboxPolicy::DangerFullAccess {
+        if !escalation.requested() || self.sandbox.policy == SandboxPolicy::DangerFullAccess {
             return Ok(());
         }
         Err(Answer {
@@ -217,7 +217,7 @@ impl ShellTools {
                 "rejected: this command asked to run outside the sandbox (sandbox_permissions = \"require_escalated\"), \
                  but the approval policy is `never`, so nobody can approve it and it was not run. \
                  Run it inside the `{}` sandbox without sandbox_permissions, or tell the user what it needs.",
-                self.sandbox.mode_name()
+                self.sandbox.policy.mode_name()
             ),
             unrun: Some(Unrun {
                 command: quote::join(argv),
@@ -240,7 +240,7 @@ impl ShellTools {
     ) -> Result<Arc<CommandRun>, Answer> {
         let command = quote::join(&origin.argv);
         let dir = origin.cwd.as_path();
-        let spawned = sandbox::wrap_command(&self.sandbox, &self.cwd, &origin.argv)
+        let spawned = sandbox::wrap_command(&self.sandbox, &origin.argv)
             .map_err(|err| err.to_string())
             .and_then(|wrapped| {
                 Process::spawn(SpawnSpec {
@@ -248,7 +248,7 @@ impl ShellTools {
                     cwd: dir.to_path_buf(),
                     env: self
                         .env
-                        .for_spawn(&sandbox::env_markers(&self.sandbox), flavor),
+                        .for_spawn(&sandbox::env_markers(&self.sandbox.policy), flavor),
                     tty,
                 })
                 .map_err(|err| err.to_string())

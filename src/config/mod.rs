@@ -23,8 +23,9 @@ pub use file::EnvironmentInherit;
 use file::{ConfigToml, ProfileToml, ReasoningEffort, ReasoningSummary, Verbosity, WebSearchMode};
 pub use provider::ProviderConfig;
 
-/// Model used when neither flags nor config name one.
-pub const DEFAULT_MODEL: &str = "gpt-5.5";
+/// Model used when neither flags nor config name one (the default of 0.171's
+/// catalogue).
+pub const DEFAULT_MODEL: &str = "gpt-6.2-sol";
 /// Default cap on the combined size of AGENTS.md files (SPEC §19.1).
 const DEFAULT_PROJECT_DOC_MAX_BYTES: usize = 32 * 1024;
 
@@ -86,8 +87,8 @@ pub struct Config {
     pub sandbox: SandboxPolicy,
     /// `model_reasoning_effort`, if configured.
     pub reasoning_effort: Option<ReasoningEffort>,
-    /// `model_reasoning_summary` (default `auto`).
-    pub reasoning_summary: ReasoningSummary,
+    /// `model_reasoning_summary`, if configured (else the model's default).
+    pub reasoning_summary: Option<ReasoningSummary>,
     /// `model_verbosity`, if configured.
     pub verbosity: Option<Verbosity>,
     /// `model_supports_reasoning_summaries`: force `reasoning` for unknown models.
@@ -314,8 +315,7 @@ impl Config {
                 .or(toml_cfg.model_reasoning_effort),
             reasoning_summary: profile
                 .model_reasoning_summary
-                .or(toml_cfg.model_reasoning_summary)
-                .unwrap_or(ReasoningSummary::Auto),
+                .or(toml_cfg.model_reasoning_summary),
             verbosity: profile.model_verbosity.or(toml_cfg.model_verbosity),
             force_reasoning: toml_cfg.model_supports_reasoning_summaries == Some(true),
             hide_agent_reasoning: toml_cfg.hide_agent_reasoning.unwrap_or(false),

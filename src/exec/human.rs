@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::file::ReasoningEffort;
+use crate::config::file::{ReasoningEffort, ReasoningSummary};
 use crate::config::Config;
 use crate::exec::reporter::{Reporter, Style};
 use crate::runner::events::{
@@ -46,11 +46,9 @@ impl HumanRenderer {
         spinner: bool,
         mcp_summary: Option<String>,
     ) -> HumanRenderer {
-        let info = catalog::find_or_generic(&config.model);
-        let effort = config
-            .reasoning_effort
-            .or(info.default_effort)
-            .filter(|_| info.supports_reasoning || config.force_reasoning);
+        let reasoning = catalog::find_or_generic(&config.model).reasoning(config);
+        let effort = reasoning.and_then(|r| r.effort);
+        let summary = reasoning.map_or(ReasoningSummary::None, |r| r.summary);
         let header = vec![
             ("workdir".to_string(), config.cwd.display().to_string()),
             ("model".to_string(), config.model.clone()),
@@ -61,14 +59,7 @@ impl HumanRenderer {
                 "reasoning effort".to_string(),
                 effort.map_or("none".to_string(), |e: ReasoningEffort| e.to_string()),
             ),
-            (
-                "reasoning summaries".to_string(),
-                if info.supports_reasoning || config.force_reasoning {
-                    config.reasoning_summary.to_string()
-                } else {
-                    "none".to_string()
-                },
-            ),
+            ("reasoning summaries".to_string(), summary.to_string()),
         ];
         HumanRenderer {
             reporter,

@@ -7,6 +7,7 @@ mod git_check;
 mod human_output;
 mod mcp;
 mod mcp_resources;
+mod model_catalogue;
 mod output_files;
 mod output_jsonl;
 mod parallel_calls;

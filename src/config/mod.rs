@@ -114,6 +114,9 @@ pub struct Config {
     pub output_schema: Option<JsonValue>,
     /// `--thread-source`: where the thread comes from (recorded in `session_meta`).
     pub thread_source: Option<String>,
+    /// `--cyber-access-program`: recorded in `session_meta`; with API-key auth
+    /// nothing in the request depends on it.
+    pub cyber_access_program: Option<&'static str>,
     /// Originator header value (`codex_exec` unless overridden).
     pub originator: String,
     /// `notify` program.
@@ -148,14 +151,7 @@ impl Config {
         let cwd = resolve_cwd(args.cwd.as_deref())?;
         let mut warnings = Vec::new();
 
-        for (flag, set) in [
-            ("`--worktree`", args.worktree),
-            ("`--trust`", args.trust),
-            (
-                "`--cyber-access-program`",
-                args.cyber_access_program.is_some(),
-            ),
-        ] {
+        for (flag, set) in [("`--worktree`", args.worktree), ("`--trust`", args.trust)] {
             if set {
                 return Err(ConfigError::Unsupported(flag.to_string()));
             }
@@ -333,6 +329,7 @@ impl Config {
             view_image,
             output_schema,
             thread_source: args.thread_source.clone(),
+            cyber_access_program: args.cyber_access_program.map(|p| p.name()),
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
                 .unwrap_or_else(|| "codex_exec".to_string()),
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),

@@ -32,6 +32,9 @@ pub fn session_meta(
     if let Some(source) = &config.thread_source {
         meta["thread_source"] = json!(source);
     }
+    if let Some(program) = config.cyber_access_program {
+        meta["cyber_access_program"] = json!(program);
+    }
     if let Some(info) = context::git_root(&config.cwd).and_then(|root| git::info(&root)) {
         meta["git"] = info;
     }

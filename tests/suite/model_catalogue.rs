@@ -92,12 +92,8 @@ fn uncatalogued_model_takes_reasoning_from_a_profile() -> anyhow::Result<()> {
 /// dropped silently.
 #[test]
 fn non_reasoning_model_warns_about_reasoning_settings() -> anyhow::Result<()> {
-    let (_env, events, body) = one_body(&[
-        "-m",
-        "gpt-4.1",
-        "-c",
-        "model_reasoning_effort=\"high\"",
-    ])?;
+    let (_env, events, body) =
+        one_body(&["-m", "gpt-4.1", "-c", "model_reasoning_effort=\"high\""])?;
     assert_eq!(body.get("reasoning"), None, "{body}");
     assert_eq!(body["include"], json!([]));
     assert_eq!(

@@ -250,7 +250,11 @@ fn unknown_model_warns_and_sends_default_reasoning() -> anyhow::Result<()> {
     );
     let body = env.requests()[0].json();
     assert_eq!(body["model"], "llama-local");
-    assert_eq!(body["reasoning"], json!({"summary": "auto"}), "body: {body}");
+    assert_eq!(
+        body["reasoning"],
+        json!({"summary": "auto"}),
+        "body: {body}"
+    );
     assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
     Ok(())
 }

@@ -217,7 +217,10 @@ impl ModelInfo {
         }
         [
             ("model_reasoning_effort", config.reasoning_effort.is_some()),
-            ("model_reasoning_summary", config.reasoning_summary.is_some()),
+            (
+                "model_reasoning_summary",
+                config.reasoning_summary.is_some(),
+            ),
         ]
         .into_iter()
         .filter_map(|(key, set)| set.then_some(key))
@@ -237,10 +240,7 @@ mod tests {
         );
         assert_eq!(find("gpt-5.5").map(|m| m.family), Some("gpt-5.5"));
         assert_eq!(find("gpt-5-mini").map(|m| m.family), Some("gpt-5"));
-        assert_eq!(
-            find("gpt-6.2-sol").map(|m| m.family),
-            Some("gpt-6.2-sol")
-        );
+        assert_eq!(find("gpt-6.2-sol").map(|m| m.family), Some("gpt-6.2-sol"));
         assert!(find("gpt-6.2").is_none());
         assert!(find("llama3").is_none());
     }

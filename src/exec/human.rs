@@ -167,15 +167,11 @@ impl HumanRenderer {
                     self.cwd
                 ));
             }
-            ItemDetails::McpToolCall {
-                server,
-                tool,
-                arguments,
-                ..
-            } => {
+            ItemDetails::McpToolCall { server, tool, .. } => {
                 r.line(&format!(
-                    "{} {server}.{tool}({arguments})",
-                    r.paint("tool", Style::Magenta)
+                    "{} {}",
+                    mcp_call(r, server, tool),
+                    r.paint("started", Style::Dim)
                 ));
             }
             ItemDetails::TodoList { .. } => self.item_updated(item),
@@ -259,21 +255,21 @@ impl HumanRenderer {
                 error,
                 ..
             } => {
-                let duration = format_duration(elapsed);
-                match status {
-                    McpToolCallStatus::Failed => r.line(&r.paint(
-                        &format!(
-                            "{server}.{tool} failed in {duration}: {}",
-                            error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-                        ),
-                        Style::Red,
-                    )),
+                // As 0.169: the outcome in parentheses, then a transport error or
+                // timeout (not a tool's own `isError` answer) on its own lines.
+                let outcome = match status {
+                    McpToolCallStatus::Failed => r.paint("failed", Style::Red),
                     McpToolCallStatus::Completed | McpToolCallStatus::InProgress => {
-                        r.line(&r.paint(
-                            &format!("{server}.{tool} success in {duration}"),
-                            Style::Green,
-                        ))
+                        r.paint("completed", Style::Green)
                     }
+                };
+                r.line(&format!(
+                    "{} {}",
+                    mcp_call(r, server, tool),
+                    r.paint(&format!("({outcome})"), Style::Dim)
+                ));
+                if let Some(error) = error {
+                    r.line(&r.paint(&error.message, Style::Red));
                 }
             }
             ItemDetails::WebSearch { query, .. } => r.line(&format!("web search: {query}")),
@@ -281,6 +277,15 @@ impl HumanRenderer {
             ItemDetails::Error { message } => r.warning(message),
         }
     }
+}
+
+/// `mcp: <server>/<tool>`, the start of both lines of an MCP call.
+fn mcp_call(r: &Reporter, server: &str, tool: &str) -> String {
+    format!(
+        "{} {}",
+        r.paint("mcp:", Style::Bold),
+        r.paint(&format!("{server}/{tool}"), Style::Cyan)
+    )
 }
 
 /// `1234567` -> `1,234,567`.

@@ -6,6 +6,7 @@ mod config;
 mod git_check;
 mod human_output;
 mod mcp;
+mod mcp_human;
 mod mcp_resources;
 mod model_catalogue;
 mod output_files;

@@ -340,10 +340,10 @@ impl FrontEnd {
                 signalled.unwrap_or(ExitStatus::Success)
             }
             Outcome::Failed => {
-                if !self.json {
-                    if let Some(path) = &self.output_last_message {
-                        self.write_file(path, "");
-                    }
+                // Both modes, as 0.169 (SPEC §6.1): a script reading the file
+                // after a failure reads nothing, never a stale answer.
+                if let Some(path) = &self.output_last_message {
+                    self.write_file(path, "");
                 }
                 signalled.unwrap_or(ExitStatus::Failure)
             }

@@ -30,9 +30,12 @@ use jsonl::JsonlRenderer;
 use reporter::Reporter;
 use sink::{SinkClosed, StdoutSink};
 
-/// After a signal, how long the agent may take to report `turn.failed` before
-/// the front end reports it itself.
+/// After a signal, how long the agent may take to end the turn before the
+/// front end ends it itself.
 const INTERRUPT_GRACE_MS: u64 = 500;
+
+/// Printed on stderr when SIGTERM ended the run (SPEC §0.5).
+const TERMINATED_MESSAGE: &str = "terminated";
 
 /// Message printed by the git-repository check.
 const GIT_CHECK_MESSAGE: &str =
@@ -130,6 +133,9 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         runtime.block_on(front.run(Arc::new(config), prompt, images, local_date, thread_session));
     // Do not wait for stray blocking work (DNS lookups) at exit.
     runtime.shutdown_background();
+    if status == ExitStatus::Terminated {
+        reporter.line(TERMINATED_MESSAGE);
+    }
     status
 }
 
@@ -264,7 +270,11 @@ impl FrontEnd {
                     let Some(event) = event else {
                         break Outcome::Failed;
                     };
-                    if renderer.render(&event).is_err() {
+                    // After SIGTERM no turn event is printed (SPEC §0.5): the SDK
+                    // reports its own `AbortError` only when the stream ends
+                    // without `turn.failed`. Items in flight are still completed.
+                    let hidden = signalled == Some(ExitStatus::Terminated) && is_turn_end(&event);
+                    if !hidden && renderer.render(&event).is_err() {
                         cancel.cancel();
                         break Outcome::StdoutClosed;
                     }
@@ -297,10 +307,13 @@ impl FrontEnd {
                     grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(INTERRUPT_GRACE_MS));
                 }
                 () = &mut grace, if signalled.is_some() => {
-                    // The agent did not report in time: report for it.
-                    let message = INTERRUPTED_MESSAGE.to_string();
-                    let _ = renderer.render(&ThreadEvent::Error { message: message.clone() });
-                    let _ = renderer.render(&ThreadEvent::TurnFailed { error: ThreadError { message } });
+                    // The agent did not end the turn in time: end it for it (after
+                    // SIGINT only; SIGTERM prints no turn event).
+                    if signalled == Some(ExitStatus::Interrupted) {
+                        let message = INTERRUPTED_MESSAGE.to_string();
+                        let _ = renderer.render(&ThreadEvent::Error { message: message.clone() });
+                        let _ = renderer.render(&ThreadEvent::TurnFailed { error: ThreadError { message } });
+                    }
                     break Outcome::Failed;
                 }
             }
@@ -373,6 +386,20 @@ impl FrontEnd {
                 path.display()
             ));
         }
+    }
+}
+
+/// Whether `event` ends the turn or reports its failure (`turn.*`, `error`).
+fn is_turn_end(event: &ThreadEvent) -> bool {
+    match event {
+        ThreadEvent::TurnCompleted { .. }
+        | ThreadEvent::TurnFailed { .. }
+        | ThreadEvent::Error { .. } => true,
+        ThreadEvent::ThreadStarted { .. }
+        | ThreadEvent::TurnStarted {}
+        | ThreadEvent::ItemStarted { .. }
+        | ThreadEvent::ItemUpdated { .. }
+        | ThreadEvent::ItemCompleted { .. } => false,
     }
 }
 

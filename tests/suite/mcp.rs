@@ -465,6 +465,7 @@ fn servers_die_on_sigint() -> anyhow::Result<()> {
     servers_die_on(Signal::SIGINT, 130)
 }
 
+/// SIGTERM while the model streams: exit 143 and the server and its child die.
 #[test]
 fn servers_die_on_sigterm() -> anyhow::Result<()> {
     servers_die_on(Signal::SIGTERM, 143)

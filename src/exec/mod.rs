@@ -28,7 +28,7 @@ use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
 use human::HumanRenderer;
 use jsonl::JsonlRenderer;
 use reporter::Reporter;
-use sink::{SinkClosed, StdoutSink};
+use sink::{SinkError, StdoutSink};
 
 /// After a signal, how long the agent may take to end the turn before the
 /// front end ends it itself.
@@ -151,7 +151,10 @@ struct FrontEnd {
 enum Outcome {
     Completed,
     Failed,
+    /// The reader closed stdout: a quiet exit 0.
     StdoutClosed,
+    /// Writing to stdout failed otherwise (full disk, I/O error): exit 1.
+    StdoutFailed(SinkError),
 }
 
 enum Renderer {
@@ -160,7 +163,7 @@ enum Renderer {
 }
 
 impl Renderer {
-    fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
+    fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkError> {
         match self {
             Renderer::Jsonl(r) => r.render(event),
             Renderer::Human(r) => {
@@ -274,9 +277,14 @@ impl FrontEnd {
                     // reports its own `AbortError` only when the stream ends
                     // without `turn.failed`. Items in flight are still completed.
                     let hidden = signalled == Some(ExitStatus::Terminated) && is_turn_end(&event);
-                    if !hidden && renderer.render(&event).is_err() {
-                        cancel.cancel();
-                        break Outcome::StdoutClosed;
+                    if !hidden {
+                        if let Err(err) = renderer.render(&event) {
+                            cancel.cancel();
+                            break match err {
+                                SinkError::Closed => Outcome::StdoutClosed,
+                                failed @ SinkError::Failed(_) => Outcome::StdoutFailed(failed),
+                            };
+                        }
                     }
                     match event {
                         ThreadEvent::TurnCompleted { .. } => break Outcome::Completed,
@@ -327,6 +335,10 @@ impl FrontEnd {
 
         match outcome {
             Outcome::StdoutClosed => ExitStatus::Success,
+            Outcome::StdoutFailed(err) => {
+                self.reporter.fatal(&format!("Error: {err}"));
+                ExitStatus::Failure
+            }
             Outcome::Completed => {
                 // Unescaped only for the consumers that need the plain text.
                 let wanted =
@@ -343,10 +355,12 @@ impl FrontEnd {
                     )
                     .await;
                 }
-                if !self.json {
+                if !self.json && !std::io::stdout().is_terminal() {
                     if let Some(text) = &last_message {
-                        if !std::io::stdout().is_terminal() {
-                            let _ = StdoutSink::new().text_block(text);
+                        if let Err(err @ SinkError::Failed(_)) = StdoutSink::new().text_block(text)
+                        {
+                            self.reporter.fatal(&format!("Error: {err}"));
+                            return ExitStatus::Failure;
                         }
                     }
                 }

@@ -1,5 +1,5 @@
-//! Signals and a closed stdout (SPEC §0.5 "SIGINT / SIGTERM", §22.1; STYLE C: a
-//! broken pipe exits quietly with 0).
+//! Signals and stdout failures (SPEC §0.5 "SIGINT / SIGTERM", §22.1; STYLE C
+//! and D: a broken pipe exits quietly with 0, any other write error exits 1).
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -174,5 +174,63 @@ fn closed_stdout_exits_quietly() -> anyhow::Result<()> {
     assert!(!run.stderr.contains("panicked"), "{run}");
     assert!(!run.stderr.contains("Broken pipe"), "{run}");
     assert!(elapsed < EXIT_AFTER_SIGNAL, "exit took {elapsed:?}");
+    Ok(())
+}
+
+/// A run whose stdout is `/dev/full`: the write error is reported on stderr
+/// and the run exits 1 instead of passing for a closed pipe; the rollout is
+/// kept. `json` selects `--json` or human mode.
+fn full_stdout_run(json: bool) -> anyhow::Result<(Run, Vec<String>)> {
+    let env = TestEnv::new(vec![mock_responses::message_reply("answer")])?;
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full")?;
+    let mut exec = env.exec().stdout_to(full);
+    if json {
+        exec = exec.arg("--json");
+    }
+    let run = exec.arg("hi").run()?;
+    let files = rollouts(&env.codex_home);
+    anyhow::ensure!(files.len() == 1, "rollouts: {files:?}\n{run}");
+    let recorded = records(&files[0])?
+        .iter()
+        .filter(|r| r["type"] == "event_msg")
+        .filter_map(|r| r["payload"]["type"].as_str().map(str::to_string))
+        .collect();
+    Ok((run, recorded))
+}
+
+/// `--json > /dev/full`: `Error: cannot write to stdout: …` on stderr, exit 1,
+/// and the rollout keeps the user's message.
+#[test]
+fn full_stdout_in_json_mode_exits_1() -> anyhow::Result<()> {
+    let (run, recorded) = full_stdout_run(true)?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("Error: cannot write to stdout: No space left on device"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert!(
+        recorded.contains(&"user_message".to_string()),
+        "{recorded:?}"
+    );
+    Ok(())
+}
+
+/// Human mode `> /dev/full`: the final message cannot be written, so the run
+/// reports it and exits 1; the completed turn stays in the rollout.
+#[test]
+fn full_stdout_in_human_mode_exits_1() -> anyhow::Result<()> {
+    let (run, recorded) = full_stdout_run(false)?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("Error: cannot write to stdout: No space left on device"),
+        "{run}"
+    );
+    assert!(
+        recorded.contains(&"task_complete".to_string()),
+        "{recorded:?}"
+    );
     Ok(())
 }

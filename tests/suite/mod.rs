@@ -17,6 +17,7 @@ mod request_shape;
 mod retries;
 mod rollout_records;
 mod sandbox;
+mod scripts;
 mod session_names;
 mod sessions;
 mod shell_tools;

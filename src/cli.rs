@@ -86,6 +86,29 @@ pub enum SandboxModeArg {
     DangerFullAccess,
 }
 
+/// `--cyber-access-program` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum CyberAccessProgramArg {
+    /// The standard program.
+    Standard,
+    /// The Daybreak blue-team program.
+    DaybreakBlue,
+    /// The Daybreak red-team program.
+    DaybreakRed,
+}
+
+impl CyberAccessProgramArg {
+    /// The value as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            CyberAccessProgramArg::Standard => "standard",
+            CyberAccessProgramArg::DaybreakBlue => "daybreak_blue",
+            CyberAccessProgramArg::DaybreakRed => "daybreak_red",
+        }
+    }
+}
+
 /// When to colour human output on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ColorArg {
@@ -262,14 +285,13 @@ pub struct ExecArgs {
     )]
     pub thread_source: Option<String>,
 
-    /// Not supported: fails with an error.
-    #[arg(
-        long = "cyber-access-program",
-        value_name = "PROGRAM",
-        hide = true,
-        global = true
-    )]
-    pub cyber_access_program: Option<String>,
+    /// Request an experimental Cyber access program for this turn
+    ///
+    /// Recorded in the session metadata. With API-key auth it changes nothing in the
+    /// request; it is accepted for callers that pass it (the TypeScript SDK's
+    /// `cyberAccessProgram`).
+    #[arg(long = "cyber-access-program", value_name = "PROGRAM", global = true)]
+    pub cyber_access_program: Option<CyberAccessProgramArg>,
 
     /// Accepted and ignored (very old builds advertised `update_plan` with it).
     #[arg(long = "include-plan-tool", hide = true)]

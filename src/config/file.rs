@@ -177,6 +177,10 @@ pub enum ReasoningEffort {
     Medium,
     High,
     Xhigh,
+    /// Known to the 0.171 catalogue's `gpt-6.2-*` models.
+    Max,
+    /// Known to the 0.171 catalogue's `gpt-6.2-*` models.
+    Ultra,
 }
 
 /// `model_reasoning_summary`.

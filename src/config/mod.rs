@@ -23,8 +23,9 @@ pub use file::EnvironmentInherit;
 use file::{ConfigToml, ProfileToml, ReasoningEffort, ReasoningSummary, Verbosity, WebSearchMode};
 pub use provider::ProviderConfig;
 
-/// Model used when neither flags nor config name one.
-pub const DEFAULT_MODEL: &str = "gpt-5.5";
+/// Model used when neither flags nor config name one (the default of 0.171's
+/// catalogue).
+pub const DEFAULT_MODEL: &str = "gpt-6.2-sol";
 /// Default cap on the combined size of AGENTS.md files (SPEC §19.1).
 const DEFAULT_PROJECT_DOC_MAX_BYTES: usize = 32 * 1024;
 
@@ -90,8 +91,8 @@ pub struct Config {
     pub sandbox_roots: std::sync::Arc<crate::sandbox::PinnedRoots>,
     /// `model_reasoning_effort`, if configured.
     pub reasoning_effort: Option<ReasoningEffort>,
-    /// `model_reasoning_summary` (default `auto`).
-    pub reasoning_summary: ReasoningSummary,
+    /// `model_reasoning_summary`, if configured (else the model's default).
+    pub reasoning_summary: Option<ReasoningSummary>,
     /// `model_verbosity`, if configured.
     pub verbosity: Option<Verbosity>,
     /// `model_supports_reasoning_summaries`: force `reasoning` for unknown models.
@@ -117,6 +118,9 @@ pub struct Config {
     pub output_schema: Option<JsonValue>,
     /// `--thread-source`: where the thread comes from (recorded in `session_meta`).
     pub thread_source: Option<String>,
+    /// `--cyber-access-program`: recorded in `session_meta`; with API-key auth
+    /// nothing in the request depends on it.
+    pub cyber_access_program: Option<&'static str>,
     /// Originator header value (`codex_exec` unless overridden).
     pub originator: String,
     /// `notify` program.
@@ -164,14 +168,7 @@ impl Config {
         let cwd = resolve_cwd(args.cwd.as_deref())?;
         let mut warnings = Vec::new();
 
-        for (flag, set) in [
-            ("`--worktree`", args.worktree),
-            ("`--trust`", args.trust),
-            (
-                "`--cyber-access-program`",
-                args.cyber_access_program.is_some(),
-            ),
-        ] {
+        for (flag, set) in [("`--worktree`", args.worktree), ("`--trust`", args.trust)] {
             if set {
                 return Err(ConfigError::Unsupported(flag.to_string()));
             }
@@ -332,8 +329,7 @@ impl Config {
                 .or(toml_cfg.model_reasoning_effort),
             reasoning_summary: profile
                 .model_reasoning_summary
-                .or(toml_cfg.model_reasoning_summary)
-                .unwrap_or(ReasoningSummary::Auto),
+                .or(toml_cfg.model_reasoning_summary),
             verbosity: profile.model_verbosity.or(toml_cfg.model_verbosity),
             force_reasoning: toml_cfg.model_supports_reasoning_summaries == Some(true),
             hide_agent_reasoning: toml_cfg.hide_agent_reasoning.unwrap_or(false),
@@ -351,6 +347,7 @@ impl Config {
             view_image,
             output_schema,
             thread_source: args.thread_source.clone(),
+            cyber_access_program: args.cyber_access_program.map(|p| p.name()),
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
                 .unwrap_or_else(|| "codex_exec".to_string()),
             notify: toml_cfg.notify.clone().filter(|argv| !argv.is_empty()),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::config::file::ReasoningEffort;
+use crate::config::file::{ReasoningEffort, ReasoningSummary};
 use crate::config::Config;
 use crate::exec::reporter::{Reporter, Style};
 use crate::runner::events::{
@@ -46,11 +46,9 @@ impl HumanRenderer {
         spinner: bool,
         mcp_summary: Option<String>,
     ) -> HumanRenderer {
-        let info = catalog::find_or_generic(&config.model);
-        let effort = config
-            .reasoning_effort
-            .or(info.default_effort)
-            .filter(|_| info.supports_reasoning || config.force_reasoning);
+        let reasoning = catalog::find_or_generic(&config.model).reasoning(config);
+        let effort = reasoning.and_then(|r| r.effort);
+        let summary = reasoning.map_or(ReasoningSummary::None, |r| r.summary);
         let header = vec![
             ("workdir".to_string(), config.cwd.display().to_string()),
             ("model".to_string(), config.model.clone()),
@@ -61,14 +59,7 @@ impl HumanRenderer {
                 "reasoning effort".to_string(),
                 effort.map_or("none".to_string(), |e: ReasoningEffort| e.to_string()),
             ),
-            (
-                "reasoning summaries".to_string(),
-                if info.supports_reasoning || config.force_reasoning {
-                    config.reasoning_summary.to_string()
-                } else {
-                    "none".to_string()
-                },
-            ),
+            ("reasoning summaries".to_string(), summary.to_string()),
         ];
         HumanRenderer {
             reporter,
@@ -176,15 +167,11 @@ impl HumanRenderer {
                     self.cwd
                 ));
             }
-            ItemDetails::McpToolCall {
-                server,
-                tool,
-                arguments,
-                ..
-            } => {
+            ItemDetails::McpToolCall { server, tool, .. } => {
                 r.line(&format!(
-                    "{} {server}.{tool}({arguments})",
-                    r.paint("tool", Style::Magenta)
+                    "{} {}",
+                    mcp_call(r, server, tool),
+                    r.paint("started", Style::Dim)
                 ));
             }
             ItemDetails::TodoList { .. } => self.item_updated(item),
@@ -268,21 +255,21 @@ impl HumanRenderer {
                 error,
                 ..
             } => {
-                let duration = format_duration(elapsed);
-                match status {
-                    McpToolCallStatus::Failed => r.line(&r.paint(
-                        &format!(
-                            "{server}.{tool} failed in {duration}: {}",
-                            error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-                        ),
-                        Style::Red,
-                    )),
+                // As 0.169: the outcome in parentheses, then a transport error or
+                // timeout (not a tool's own `isError` answer) on its own lines.
+                let outcome = match status {
+                    McpToolCallStatus::Failed => r.paint("failed", Style::Red),
                     McpToolCallStatus::Completed | McpToolCallStatus::InProgress => {
-                        r.line(&r.paint(
-                            &format!("{server}.{tool} success in {duration}"),
-                            Style::Green,
-                        ))
+                        r.paint("completed", Style::Green)
                     }
+                };
+                r.line(&format!(
+                    "{} {}",
+                    mcp_call(r, server, tool),
+                    r.paint(&format!("({outcome})"), Style::Dim)
+                ));
+                if let Some(error) = error {
+                    r.line(&r.paint(&error.message, Style::Red));
                 }
             }
             ItemDetails::WebSearch { query, .. } => r.line(&format!("web search: {query}")),
@@ -290,6 +277,15 @@ impl HumanRenderer {
             ItemDetails::Error { message } => r.warning(message),
         }
     }
+}
+
+/// `mcp: <server>/<tool>`, the start of both lines of an MCP call.
+fn mcp_call(r: &Reporter, server: &str, tool: &str) -> String {
+    format!(
+        "{} {}",
+        r.paint("mcp:", Style::Bold),
+        r.paint(&format!("{server}/{tool}"), Style::Cyan)
+    )
 }
 
 /// `1234567` -> `1,234,567`.

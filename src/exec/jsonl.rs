@@ -1,6 +1,6 @@
 //! `--json` renderer: every notification becomes one compact JSON line.
 
-use crate::exec::sink::{SinkClosed, StdoutSink};
+use crate::exec::sink::{SinkError, StdoutSink};
 use crate::runner::events::{ItemDetails, ThreadEvent};
 
 /// Writes each event as a JSON line through the stdout sink.
@@ -16,7 +16,7 @@ impl JsonlRenderer {
     }
 
     /// Print one event.
-    pub fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
+    pub fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkError> {
         self.sink.json_line(event, line_len_hint(event))
     }
 }

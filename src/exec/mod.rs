@@ -28,11 +28,14 @@ use crate::runner::{context, AgentThread, Op, INTERRUPTED_MESSAGE};
 use human::HumanRenderer;
 use jsonl::JsonlRenderer;
 use reporter::Reporter;
-use sink::{SinkClosed, StdoutSink};
+use sink::{SinkError, StdoutSink};
 
-/// After a signal, how long the agent may take to report `turn.failed` before
-/// the front end reports it itself.
+/// After a signal, how long the agent may take to end the turn before the
+/// front end ends it itself.
 const INTERRUPT_GRACE_MS: u64 = 500;
+
+/// Printed on stderr when SIGTERM ended the run (SPEC §0.5).
+const TERMINATED_MESSAGE: &str = "terminated";
 
 /// Message printed by the git-repository check.
 const GIT_CHECK_MESSAGE: &str =
@@ -130,6 +133,9 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         runtime.block_on(front.run(Arc::new(config), prompt, images, local_date, thread_session));
     // Do not wait for stray blocking work (DNS lookups) at exit.
     runtime.shutdown_background();
+    if status == ExitStatus::Terminated {
+        reporter.line(TERMINATED_MESSAGE);
+    }
     status
 }
 
@@ -145,7 +151,10 @@ struct FrontEnd {
 enum Outcome {
     Completed,
     Failed,
+    /// The reader closed stdout: a quiet exit 0.
     StdoutClosed,
+    /// Writing to stdout failed otherwise (full disk, I/O error): exit 1.
+    StdoutFailed(SinkError),
 }
 
 enum Renderer {
@@ -154,7 +163,7 @@ enum Renderer {
 }
 
 impl Renderer {
-    fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkClosed> {
+    fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkError> {
         match self {
             Renderer::Jsonl(r) => r.render(event),
             Renderer::Human(r) => {
@@ -264,9 +273,18 @@ impl FrontEnd {
                     let Some(event) = event else {
                         break Outcome::Failed;
                     };
-                    if renderer.render(&event).is_err() {
-                        cancel.cancel();
-                        break Outcome::StdoutClosed;
+                    // After SIGTERM no turn event is printed (SPEC §0.5): the SDK
+                    // reports its own `AbortError` only when the stream ends
+                    // without `turn.failed`. Items in flight are still completed.
+                    let hidden = signalled == Some(ExitStatus::Terminated) && is_turn_end(&event);
+                    if !hidden {
+                        if let Err(err) = renderer.render(&event) {
+                            cancel.cancel();
+                            break match err {
+                                SinkError::Closed => Outcome::StdoutClosed,
+                                failed @ SinkError::Failed(_) => Outcome::StdoutFailed(failed),
+                            };
+                        }
                     }
                     match event {
                         ThreadEvent::TurnCompleted { .. } => break Outcome::Completed,
@@ -297,10 +315,13 @@ impl FrontEnd {
                     grace.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(INTERRUPT_GRACE_MS));
                 }
                 () = &mut grace, if signalled.is_some() => {
-                    // The agent did not report in time: report for it.
-                    let message = INTERRUPTED_MESSAGE.to_string();
-                    let _ = renderer.render(&ThreadEvent::Error { message: message.clone() });
-                    let _ = renderer.render(&ThreadEvent::TurnFailed { error: ThreadError { message } });
+                    // The agent did not end the turn in time: end it for it (after
+                    // SIGINT only; SIGTERM prints no turn event).
+                    if signalled == Some(ExitStatus::Interrupted) {
+                        let message = INTERRUPTED_MESSAGE.to_string();
+                        let _ = renderer.render(&ThreadEvent::Error { message: message.clone() });
+                        let _ = renderer.render(&ThreadEvent::TurnFailed { error: ThreadError { message } });
+                    }
                     break Outcome::Failed;
                 }
             }
@@ -314,6 +335,10 @@ impl FrontEnd {
 
         match outcome {
             Outcome::StdoutClosed => ExitStatus::Success,
+            Outcome::StdoutFailed(err) => {
+                self.reporter.fatal(&format!("Error: {err}"));
+                ExitStatus::Failure
+            }
             Outcome::Completed => {
                 // Unescaped only for the consumers that need the plain text.
                 let wanted =
@@ -330,20 +355,22 @@ impl FrontEnd {
                     )
                     .await;
                 }
-                if !self.json {
+                if !self.json && !std::io::stdout().is_terminal() {
                     if let Some(text) = &last_message {
-                        if !std::io::stdout().is_terminal() {
-                            let _ = StdoutSink::new().text_block(text);
+                        if let Err(err @ SinkError::Failed(_)) = StdoutSink::new().text_block(text)
+                        {
+                            self.reporter.fatal(&format!("Error: {err}"));
+                            return ExitStatus::Failure;
                         }
                     }
                 }
                 signalled.unwrap_or(ExitStatus::Success)
             }
             Outcome::Failed => {
-                if !self.json {
-                    if let Some(path) = &self.output_last_message {
-                        self.write_file(path, "");
-                    }
+                // Both modes, as 0.169 (SPEC §6.1): a script reading the file
+                // after a failure reads nothing, never a stale answer.
+                if let Some(path) = &self.output_last_message {
+                    self.write_file(path, "");
                 }
                 signalled.unwrap_or(ExitStatus::Failure)
             }
@@ -373,6 +400,20 @@ impl FrontEnd {
                 path.display()
             ));
         }
+    }
+}
+
+/// Whether `event` ends the turn or reports its failure (`turn.*`, `error`).
+fn is_turn_end(event: &ThreadEvent) -> bool {
+    match event {
+        ThreadEvent::TurnCompleted { .. }
+        | ThreadEvent::TurnFailed { .. }
+        | ThreadEvent::Error { .. } => true,
+        ThreadEvent::ThreadStarted { .. }
+        | ThreadEvent::TurnStarted {}
+        | ThreadEvent::ItemStarted { .. }
+        | ThreadEvent::ItemUpdated { .. }
+        | ThreadEvent::ItemCompleted { .. } => false,
     }
 }
 

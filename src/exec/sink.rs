@@ -6,15 +6,34 @@ use std::io::Write;
 /// The serialisation buffer is kept between lines up to this capacity.
 const KEPT_BUFFER_BYTES: usize = 1 << 20;
 
-/// Stdout was closed by the reader (`| head -1`): the run ends quietly.
+/// Why stdout took no more output (STYLE D: only a closed pipe is quiet).
 #[derive(Debug, thiserror::Error)]
-#[error("stdout was closed")]
-pub struct SinkClosed;
+pub enum SinkError {
+    /// The reader closed stdout (`EPIPE`, `| head -1`): the run ends quietly
+    /// with exit 0.
+    #[error("stdout was closed")]
+    Closed,
+    /// Any other write error (a full disk, an I/O error): fatal to the run,
+    /// reported on stderr, exit 1.
+    #[error("cannot write to stdout: {0}")]
+    Failed(std::io::Error),
+}
+
+impl SinkError {
+    fn from_io(err: std::io::Error) -> SinkError {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            SinkError::Closed
+        } else {
+            SinkError::Failed(err)
+        }
+    }
+}
 
 /// Owns stdout; every write is flushed at once.
 #[derive(Debug, Default)]
 pub struct StdoutSink {
-    closed: bool,
+    /// The kind of the first write error; every later write fails the same way.
+    broken: Option<std::io::ErrorKind>,
     /// Serialisation buffer, reused so large events do not re-grow it each time.
     buffer: Vec<u8>,
 }
@@ -33,7 +52,7 @@ impl StdoutSink {
         &mut self,
         value: &T,
         len_hint: usize,
-    ) -> Result<(), SinkClosed> {
+    ) -> Result<(), SinkError> {
         let mut buffer = std::mem::take(&mut self.buffer);
         buffer.clear();
         buffer.reserve(len_hint);
@@ -56,11 +75,11 @@ impl StdoutSink {
     }
 
     /// Write `text`, adding a newline only if it lacks one, and flush.
-    pub fn text_block(&mut self, text: &str) -> Result<(), SinkClosed> {
+    pub fn text_block(&mut self, text: &str) -> Result<(), SinkError> {
         self.write(text, !text.ends_with('\n'))
     }
 
-    fn write(&mut self, text: &str, newline: bool) -> Result<(), SinkClosed> {
+    fn write(&mut self, text: &str, newline: bool) -> Result<(), SinkError> {
         if newline {
             let mut line = String::with_capacity(text.len() + 1);
             line.push_str(text);
@@ -71,16 +90,16 @@ impl StdoutSink {
         }
     }
 
-    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkClosed> {
-        if self.closed {
-            return Err(SinkClosed);
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), SinkError> {
+        if let Some(kind) = self.broken {
+            return Err(SinkError::from_io(kind.into()));
         }
         let mut out = std::io::stdout().lock();
         let result = out.write_all(bytes).and_then(|()| out.flush());
         if let Err(err) = result {
             tracing::debug!(error = %err, "stdout write failed");
-            self.closed = true;
-            return Err(SinkClosed);
+            self.broken = Some(err.kind());
+            return Err(SinkError::from_io(err));
         }
         Ok(())
     }

@@ -75,6 +75,13 @@ impl AgentThread {
                 ));
                 catalog::find_or_generic(&config.model)
             });
+            for key in info.ignored_reasoning_keys(&config) {
+                emitter.warning(format!(
+                    "`{key}` has no effect: model `{}` does not support reasoning \
+                     (`model_supports_reasoning_summaries = true` sends it anyway)",
+                    config.model
+                ));
+            }
             let tools = ToolRegistry::new(&config, &info, known.is_some(), &id, mcp);
             let base_instructions = context::base_instructions(&config, &info);
             let (mut history, mut usage, mut env_update) = match resumed {
@@ -108,8 +115,11 @@ impl AgentThread {
                             context::message("user", &text)
                         });
                         if let Some(rec) = recorder {
-                            rec.record_task_started(&turn_id, info.context_window);
-                            rec.record("turn_context", &records::turn_context(&config));
+                            rec.record_task_started(&turn_id, info.effective_context_window());
+                            rec.record(
+                                "turn_context",
+                                &records::turn_context(&config, info.reasoning(&config)),
+                            );
                         }
                         history.extend(&env_message, recorder);
                         history.extend(&items, recorder);
@@ -124,7 +134,7 @@ impl AgentThread {
                             emitter: &emitter,
                             stream_max_retries: config.provider.stream_max_retries,
                             requested_model: &config.model,
-                            context_window: info.context_window,
+                            context_window: info.effective_context_window(),
                             recorder,
                         };
                         let mut turn_tools = TurnTools::default();

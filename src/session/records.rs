@@ -4,9 +4,11 @@
 use serde_json::{json, Value};
 
 use super::git;
+use crate::config::file::ReasoningSummary;
 use crate::config::Config;
 use crate::runner::context;
 use crate::runner::events::Usage;
+use crate::runner::model::catalog::Reasoning;
 use crate::runner::model::rate_limits::RateLimitSnapshot;
 use crate::sandbox::SandboxPolicy;
 
@@ -30,21 +32,25 @@ pub fn session_meta(
     if let Some(source) = &config.thread_source {
         meta["thread_source"] = json!(source);
     }
+    if let Some(program) = config.cyber_access_program {
+        meta["cyber_access_program"] = json!(program);
+    }
     if let Some(info) = context::git_root(&config.cwd).and_then(|root| git::info(&root)) {
         meta["git"] = info;
     }
     meta
 }
 
-/// `turn_context`: the settings a turn runs with.
-pub fn turn_context(config: &Config) -> Value {
+/// `turn_context`: the settings a turn runs with; `reasoning` is what the
+/// requests carry (effort null and summary `none` without reasoning).
+pub fn turn_context(config: &Config, reasoning: Option<Reasoning>) -> Value {
     json!({
         "cwd": config.cwd,
         "approval_policy": "never",
         "sandbox_policy": config.sandbox,
         "model": config.model,
-        "effort": config.reasoning_effort,
-        "summary": config.reasoning_summary,
+        "effort": reasoning.and_then(|r| r.effort),
+        "summary": reasoning.map_or(ReasoningSummary::None, |r| r.summary),
     })
 }
 

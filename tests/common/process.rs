@@ -21,10 +21,12 @@ use super::TEST_API_KEY;
 /// Longest a single run may take before the watchdog kills it and the test fails.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A `codex` command line being built. Stdin is `/dev/null` unless set.
+/// A `codex` command line being built. Stdin is `/dev/null` unless set; stdout
+/// is captured unless redirected.
 pub struct Exec {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    stdout: Option<std::fs::File>,
 }
 
 impl Exec {
@@ -40,7 +42,11 @@ impl Exec {
             .env("CODEX_API_KEY", TEST_API_KEY)
             .current_dir(work)
             .stdin(Stdio::null());
-        Exec { cmd, stdin: None }
+        Exec {
+            cmd,
+            stdin: None,
+            stdout: None,
+        }
     }
 
     /// Append one argument.
@@ -83,6 +89,12 @@ impl Exec {
         self
     }
 
+    /// Send stdout to `file` (e.g. `/dev/full`) instead of capturing it.
+    pub fn stdout_to(mut self, file: std::fs::File) -> Exec {
+        self.stdout = Some(file);
+        self
+    }
+
     /// Run to completion (killed after [`RUN_TIMEOUT`]) and collect the output.
     pub fn run(self) -> Result<Run> {
         let bytes = self.stdin.clone();
@@ -107,10 +119,11 @@ impl Exec {
 
     /// Start the child with stdout and stderr piped and the given stdin.
     pub fn spawn_with_stdin(mut self, stdin: Stdio) -> Result<Spawned> {
+        let stdout = self.stdout.take().map_or_else(Stdio::piped, Stdio::from);
         let child = self
             .cmd
             .stdin(stdin)
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .context("spawn codex")?;

@@ -10,7 +10,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -395,14 +402,110 @@ test(
   },
 );
 
+test("the cyberAccessProgram turn option is accepted", TIMEOUT, async (t) => {
+  const mock = await startMock(t, [turnReply([messageDone("msg_1", "cyber ok")])]);
+  const thread = newCodex(mock).startThread({ workingDirectory: gitRepo() });
+  const turn = await thread.run("Cyber", { cyberAccessProgram: "standard" });
+  assert.equal(turn.finalResponse, "cyber ok");
+});
+
 test(
-  "the cyberAccessProgram turn option is accepted",
-  { ...TIMEOUT, todo: "the binary rejects --cyber-access-program (not supported yet)" },
+  "modelReasoningEffort and config reasoning settings reach the body for an uncatalogued model",
+  TIMEOUT,
   async (t) => {
-    const mock = await startMock(t, [turnReply([messageDone("msg_1", "cyber ok")])]);
-    const thread = newCodex(mock).startThread({ workingDirectory: gitRepo() });
-    const turn = await thread.run("Cyber", { cyberAccessProgram: "standard" });
-    assert.equal(turn.finalResponse, "cyber ok");
+    const mock = await startMock(t, [turnReply([messageDone("msg_1", "reasoned")])]);
+    const thread = newCodex(mock, { config: { model_reasoning_summary: "detailed" } }).startThread({
+      model: "my-local-model",
+      workingDirectory: gitRepo(),
+      modelReasoningEffort: "high",
+    });
+
+    const turn = await thread.run("Think hard");
+
+    assert.equal(turn.finalResponse, "reasoned");
+    const [request] = mock.requests();
+    assert.equal(request.body.model, "my-local-model");
+    assert.deepEqual(request.body.reasoning, { effort: "high", summary: "detailed" });
+    assert.deepEqual(request.body.include, ["reasoning.encrypted_content"]);
+  },
+);
+
+/** Pids of the processes whose command line contains `needle` (Linux /proc). */
+function processesWith(needle) {
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      const state = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ").at(-1)?.[0];
+      if (cmdline.includes(needle) && state !== "Z") pids.push(Number(entry));
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Polls `predicate` every 50 ms until it holds or `ms` pass; returns its last value. */
+async function waitFor(predicate, ms) {
+  const deadline = Date.now() + ms;
+  while (!predicate() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return predicate();
+}
+
+test(
+  "an aborted run() rejects with AbortError and leaves no process behind",
+  { ...TIMEOUT, skip: process.platform !== "linux" && "reads /proc" },
+  async (t) => {
+    // The model starts a long background command, then its next answer stalls: the turn
+    // is in flight, with a child of ours running, when the signal aborts it.
+    const marker = `${Date.now() % 1000}.${process.pid % 1000}`;
+    const mock = await startMock(t, [
+      turnReply([
+        {
+          type: "response.output_item.done",
+          item: {
+            type: "function_call",
+            id: "fc_1",
+            call_id: "call_1",
+            name: "exec_command",
+            arguments: JSON.stringify({ cmd: `sleep 9${marker}`, yield_time_ms: 200 }),
+          },
+        },
+      ]),
+      { sse: [{ type: "response.created", response: { id: "resp_2" } }], stall_after: 1 },
+    ]);
+    const workingDirectory = gitRepo();
+    const thread = newCodex(mock).startThread({
+      model: "gpt-5-codex",
+      workingDirectory,
+      sandboxMode: "danger-full-access",
+    });
+    const controller = new AbortController();
+
+    const run = thread.run("Start something slow", { signal: controller.signal });
+    const rejected = assert.rejects(run, (error) => {
+      assert.equal(error.name, "AbortError");
+      return true;
+    });
+    assert.ok(
+      await waitFor(() => mock.requests().length >= 2, 20_000),
+      "the second model request never arrived",
+    );
+    assert.ok(processesWith(`sleep 9${marker}`).length > 0, "the background command is not running");
+    controller.abort();
+    await rejected;
+
+    assert.ok(
+      await waitFor(() => processesWith(workingDirectory).length === 0, 5_000),
+      `codex still running: ${processesWith(workingDirectory)}`,
+    );
+    assert.ok(
+      await waitFor(() => processesWith(`sleep 9${marker}`).length === 0, 5_000),
+      `the background command survived: ${processesWith(`sleep 9${marker}`)}`,
+    );
   },
 );
 

@@ -3,7 +3,7 @@
 
 use mock_responses::message_reply;
 use pretty_assertions::assert_eq;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::common::*;
 
@@ -305,5 +305,78 @@ fn mcp_http_servers_are_supported() -> anyhow::Result<()> {
     assert_eq!(run.code(), Some(0), "{run}");
     assert!(!run.stderr.contains("not supported yet"), "{run}");
     assert_eq!(env.requests().len(), 1);
+    Ok(())
+}
+
+/// `--cyber-access-program` (the SDK's `cyberAccessProgram`) is accepted, also
+/// after `resume`; it is recorded in `session_meta` and, as with the reference
+/// under API-key auth, changes nothing in the request.
+#[test]
+fn cyber_access_program_is_accepted_and_recorded() -> anyhow::Result<()> {
+    let env = TestEnv::with_fallback(Vec::new(), message_reply("ok"))?;
+    let plain = env.exec().args(["--json", "hi"]).run()?;
+    assert_eq!(plain.code(), Some(0), "{plain}");
+    let run = env
+        .exec()
+        .args(["--json", "--cyber-access-program", "daybreak_blue", "hi"])
+        .run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let (thread_id, _) = run.events()?;
+    let requests = env.requests();
+    assert_eq!(requests.len(), 2);
+    let header_names =
+        |i: usize| -> Vec<String> { requests[i].headers.iter().map(|(n, _)| n.clone()).collect() };
+    assert_eq!(header_names(0), header_names(1));
+    let (mut without, mut with) = (requests[0].json(), requests[1].json());
+    for body in [&mut without, &mut with] {
+        body["prompt_cache_key"] = Value::Null;
+    }
+    assert_eq!(without, with);
+    for request in &requests {
+        let text = String::from_utf8_lossy(&request.body).into_owned();
+        assert!(
+            !text.contains("daybreak") && !text.contains("cyber"),
+            "{text}"
+        );
+    }
+    let rollout = rollouts(&env.codex_home)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains(&thread_id))
+        .ok_or_else(|| anyhow::anyhow!("no rollout for {thread_id}"))?;
+    let records = records(&rollout)?;
+    assert_eq!(records[0]["type"], "session_meta");
+    assert_eq!(
+        records[0]["payload"]["cyber_access_program"],
+        "daybreak_blue"
+    );
+    let resumed = env
+        .exec()
+        .args([
+            "--json",
+            "resume",
+            "--last",
+            "--cyber-access-program",
+            "standard",
+            "again",
+        ])
+        .run()?;
+    assert_eq!(resumed.code(), Some(0), "{resumed}");
+    Ok(())
+}
+
+/// A `--cyber-access-program` value outside `standard`, `daybreak_blue`,
+/// `daybreak_red` is a usage error (exit 2) that lists the values.
+#[test]
+fn bad_cyber_access_program_is_a_usage_error() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![message_reply("ok")])?;
+    let stderr = usage_error(&env, &["--cyber-access-program", "bogus", "hi"])?;
+    assert!(
+        stderr.contains("invalid value 'bogus' for '--cyber-access-program <PROGRAM>'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("[possible values: standard, daybreak_blue, daybreak_red]"),
+        "{stderr}"
+    );
     Ok(())
 }

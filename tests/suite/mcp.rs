@@ -319,10 +319,11 @@ fn slow_call_times_out() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `isError: true`: a failed item whose message is the tool's text, which is
-/// also what the model gets.
+/// `isError: true`, as 0.169 prints it: a failed item that keeps the tool's
+/// own failure text in `result.content`, with `error` null; the model gets
+/// that text.
 #[test]
-fn is_error_result_fails_the_item() -> anyhow::Result<()> {
+fn is_error_result_fails_the_item_with_its_content() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![
         calls_reply(
             "resp_1",
@@ -336,7 +337,11 @@ fn is_error_result_fails_the_item() -> anyhow::Result<()> {
     let (_, events) = run.events()?;
     let (_, completed) = call_pair(&events, "echo", "echo", json!({"text": "x"}));
     assert_eq!(completed["status"], "failed");
-    assert_eq!(completed["error"]["message"], "echo went wrong");
+    assert_eq!(completed["error"], Value::Null);
+    assert_eq!(
+        completed["result"],
+        json!({"content": [{"type": "text", "text": "echo went wrong"}], "structured_content": null})
+    );
     assert_eq!(
         call_output(&env.requests()[1], "call_1")?,
         "echo went wrong"
@@ -460,6 +465,7 @@ fn servers_die_on_sigint() -> anyhow::Result<()> {
     servers_die_on(Signal::SIGINT, 130)
 }
 
+/// SIGTERM while the model streams: exit 143 and the server and its child die.
 #[test]
 fn servers_die_on_sigterm() -> anyhow::Result<()> {
     servers_die_on(Signal::SIGTERM, 143)

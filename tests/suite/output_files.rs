@@ -57,9 +57,32 @@ fn no_message_writes_empty_file_with_warning() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// In JSON mode a failed turn does not write the `-o` file.
+/// A failed turn leaves an empty `-o` file in both modes, as 0.169 does
+/// (SPEC §6.1): a stale answer from an earlier run is not left behind.
 #[test]
-fn failed_turn_in_json_mode_writes_no_file() -> anyhow::Result<()> {
+fn failed_turn_leaves_an_empty_file_in_both_modes() -> anyhow::Result<()> {
+    let env = TestEnv::with_fallback(vec![], Reply::status(400, r#"{"error":{"message":"no"}}"#))?;
+    for json in [true, false] {
+        let out = env.root.join(format!("last-{json}.txt"));
+        std::fs::write(&out, "a stale answer")?;
+        let mut exec = env.exec();
+        if json {
+            exec = exec.arg("--json");
+        }
+        let run = exec.arg("-o").arg(&out).arg("hi").run()?;
+        assert_eq!(run.code(), Some(1), "{run}");
+        assert_eq!(std::fs::read_to_string(&out)?, "", "json: {json}");
+        if !json {
+            assert_eq!(run.stdout, "", "{run}");
+        }
+    }
+    Ok(())
+}
+
+/// A JSON-mode run that fails before writing any file leaves an empty `-o`
+/// file where there was none.
+#[test]
+fn failed_turn_in_json_mode_creates_the_file() -> anyhow::Result<()> {
     let env = TestEnv::with_fallback(vec![], Reply::status(400, r#"{"error":{"message":"no"}}"#))?;
     let out = env.root.join("last.txt");
     let run = env
@@ -69,19 +92,7 @@ fn failed_turn_in_json_mode_writes_no_file() -> anyhow::Result<()> {
         .arg("hi")
         .run()?;
     assert_eq!(run.code(), Some(1), "{run}");
-    assert!(!out.exists(), "-o file must not be written on failure");
-    Ok(())
-}
-
-/// In human mode a failed turn leaves an empty `-o` file.
-#[test]
-fn failed_turn_in_human_mode_writes_empty_file() -> anyhow::Result<()> {
-    let env = TestEnv::with_fallback(vec![], Reply::status(400, r#"{"error":{"message":"no"}}"#))?;
-    let out = env.root.join("last.txt");
-    let run = env.exec().arg("-o").arg(&out).arg("hi").run()?;
-    assert_eq!(run.code(), Some(1), "{run}");
     assert_eq!(std::fs::read_to_string(&out)?, "");
-    assert_eq!(run.stdout, "", "{run}");
     Ok(())
 }
 

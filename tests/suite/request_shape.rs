@@ -223,9 +223,11 @@ fn model_flag_changes_model() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An unknown model gets a metadata warning item before `turn.started` and no `reasoning`.
+/// An unknown model gets a metadata warning item before `turn.started` and, as
+/// in 0.169, is taken for reasoning-capable: `reasoning` carries the default
+/// summary and no effort (SPEC §7.3).
 #[test]
-fn unknown_model_warns_and_sends_no_reasoning() -> anyhow::Result<()> {
+fn unknown_model_warns_and_sends_default_reasoning() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![message_reply("ok")])?;
     let run = env
         .exec()
@@ -248,9 +250,12 @@ fn unknown_model_warns_and_sends_no_reasoning() -> anyhow::Result<()> {
     );
     let body = env.requests()[0].json();
     assert_eq!(body["model"], "llama-local");
-    assert_eq!(body.get("reasoning"), None, "body: {body}");
-    let include = body.get("include").cloned().unwrap_or(json!([]));
-    assert_eq!(include, json!([]));
+    assert_eq!(
+        body["reasoning"],
+        json!({"summary": "auto"}),
+        "body: {body}"
+    );
+    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
     Ok(())
 }
 

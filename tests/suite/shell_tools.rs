@@ -296,6 +296,35 @@ fn background_session_is_polled_then_killed_at_exit() -> anyhow::Result<()> {
 /// turn fails with `interrupted`, and every process the session started dies.
 #[test]
 fn background_session_is_killed_on_sigint() -> anyhow::Result<()> {
+    let (code, events) = signal_background_session(Signal::SIGINT)?;
+    assert_eq!(code, Some(130));
+    assert_eq!(
+        events[events.len() - 1],
+        turn_failed("interrupted"),
+        "{events:#?}"
+    );
+    Ok(())
+}
+
+/// SIGTERM while a background session runs: the same clean-up (the item is
+/// completed, every process dies) but no turn event (SPEC §0.5), exit 143.
+#[test]
+fn background_session_is_killed_on_sigterm() -> anyhow::Result<()> {
+    let (code, events) = signal_background_session(Signal::SIGTERM)?;
+    assert_eq!(code, Some(143));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["type"] != "turn.failed" && e["type"] != "error"),
+        "{events:#?}"
+    );
+    Ok(())
+}
+
+/// Send `signal` while a background session runs and the next request
+/// stalls; checks that the session's item was completed and its processes
+/// died, and returns the exit code and the events.
+fn signal_background_session(signal: Signal) -> anyhow::Result<(Option<i32>, Vec<Value>)> {
     let env = TestEnv::new(vec![
         call(
             "resp_1",
@@ -315,22 +344,19 @@ fn background_session_is_killed_on_sigint() -> anyhow::Result<()> {
         env.server.wait_for_requests(2, STEP_TIMEOUT),
         "the second request never arrived"
     );
-    spawned.signal(Signal::SIGINT)?;
+    spawned.signal(signal)?;
     let run = spawned.finish()?;
     seen.extend(lines.rest());
-    assert_eq!(run.code(), Some(130), "{run}");
     assert_background_dies(&env.work)?;
     let (_, events) = normalize_events(parse_jsonl(seen.iter().map(String::as_str))?)?;
     let commands = command_events(&events);
-    assert_eq!(commands.len(), 2, "{events:#?}");
-    assert_eq!(commands[1]["type"], "item.completed");
-    assert_eq!(commands[1]["item"]["exit_code"], Value::Null);
-    assert_eq!(
-        events[events.len() - 1],
-        turn_failed("interrupted"),
+    anyhow::ensure!(commands.len() == 2, "{run}\n{events:#?}");
+    anyhow::ensure!(commands[1]["type"] == "item.completed", "{events:#?}");
+    anyhow::ensure!(
+        commands[1]["item"]["exit_code"] == Value::Null,
         "{events:#?}"
     );
-    Ok(())
+    Ok((run.code(), events))
 }
 
 /// `shell` (gpt-4.1) past its timeout: the group is killed at once (the next

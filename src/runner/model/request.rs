@@ -50,13 +50,13 @@ impl RequestTemplate {
         tools: Vec<Value>,
         thread_id: &str,
     ) -> RequestTemplate {
-        let reasoning = (info.supports_reasoning || config.force_reasoning).then(|| {
+        let reasoning = info.reasoning(config).map(|settings| {
             let mut reasoning = serde_json::Map::new();
-            if let Some(effort) = config.reasoning_effort.or(info.default_effort) {
+            if let Some(effort) = settings.effort {
                 reasoning.insert("effort".into(), json!(effort));
             }
-            if config.reasoning_summary != ReasoningSummary::None {
-                reasoning.insert("summary".into(), json!(config.reasoning_summary));
+            if settings.summary != ReasoningSummary::None {
+                reasoning.insert("summary".into(), json!(settings.summary));
             }
             Value::Object(reasoning)
         });

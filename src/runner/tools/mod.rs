@@ -414,7 +414,12 @@ impl ToolRegistry {
             "mcp_tool_call_begin",
             records::mcp_tool_call_begin(&pending.call_id, &invocation(&pending)),
         );
-        let item_id = emitter.item_started(mcp_details(&pending, None, None));
+        let item_id = emitter.item_started(mcp_details(
+            &pending,
+            None,
+            None,
+            McpToolCallStatus::InProgress,
+        ));
         Ok(McpPending { item_id, ..pending })
     }
 }
@@ -428,17 +433,13 @@ fn invocation(pending: &McpPending) -> Value {
     })
 }
 
-/// An `mcp_tool_call` item's fields; the status follows from result and error.
+/// An `mcp_tool_call` item's fields.
 fn mcp_details(
     pending: &McpPending,
     result: Option<McpToolCallResult>,
     error: Option<String>,
+    status: McpToolCallStatus,
 ) -> ItemDetails {
-    let status = match (&result, &error) {
-        (_, Some(_)) => McpToolCallStatus::Failed,
-        (Some(_), None) => McpToolCallStatus::Completed,
-        (None, None) => McpToolCallStatus::InProgress,
-    };
     ItemDetails::McpToolCall {
         server: pending.server.clone(),
         tool: pending.tool.clone(),
@@ -452,8 +453,10 @@ fn mcp_details(
 /// Record an MCP call's `mcp_tool_call_end` in the rollout and emit its
 /// `item.completed`; returns the output for the model:
 /// the error text of a failed call, else text or, when the answer carries
-/// images, content items (`mcp::model_output`). A failed call's images are
-/// not sent: its error message is text.
+/// images, content items (`mcp::model_output`). An answer with `isError: true`
+/// is a failed item that keeps its content (SPEC §15.4: consumers read the
+/// tool's own failure text from `result.content`, and `error` is null); the
+/// model gets its text, without images.
 fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> CallOutput {
     let invocation = invocation(&pending);
     let result = match &outcome {
@@ -470,21 +473,31 @@ fn mcp_finish(pending: McpPending, outcome: McpOutcome, emitter: &Emitter) -> Ca
         ),
     );
     let (details, output) = match outcome {
-        McpOutcome::Answered(result) if result.is_error == Some(true) => {
-            // The item's error message is text, so the model gets the same text.
-            let text = mcp::output_text(&result);
-            (mcp_details(&pending, None, Some(text.clone())), text.into())
-        }
         McpOutcome::Answered(result) => {
             let item_result = McpToolCallResult {
                 content: mcp::content_json(&result),
                 structured_content: result.structured_content.clone(),
             };
-            let output = mcp::model_output(&result);
-            (mcp_details(&pending, Some(item_result), None), output)
+            let (status, output) = if result.is_error == Some(true) {
+                (
+                    McpToolCallStatus::Failed,
+                    CallOutput::from(mcp::output_text(&result)),
+                )
+            } else {
+                (McpToolCallStatus::Completed, mcp::model_output(&result))
+            };
+            (
+                mcp_details(&pending, Some(item_result), None, status),
+                output,
+            )
         }
         McpOutcome::Failed(message) => (
-            mcp_details(&pending, None, Some(message.clone())),
+            mcp_details(
+                &pending,
+                None,
+                Some(message.clone()),
+                McpToolCallStatus::Failed,
+            ),
             message.into(),
         ),
     };

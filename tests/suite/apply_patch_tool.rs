@@ -1,12 +1,24 @@
 //! The freeform `apply_patch` tool end to end: files on disk, `file_change`
 //! items, the texts the model gets back, and the sandbox's writable roots
-//! (SPEC §4.4, §10.3, §25 cases 3–5).
+//! (SPEC §4.4, §10.3, §12.1, §25 cases 3–5).
 
 use mock_responses::{ev, Reply};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 
 use crate::common::*;
+
+/// `workspace-write` with the work dir as the only writable root (no `/tmp`, no
+/// `$TMPDIR`), so `$HOME` and everything next to the work dir lie outside it.
+const WORK_DIR_ONLY: [&str; 7] = [
+    "--json",
+    "-s",
+    "workspace-write",
+    "-c",
+    "sandbox_workspace_write.exclude_slash_tmp=true",
+    "-c",
+    "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+];
 
 /// Two replies: the model sends `patch` through the freeform tool, then answers.
 fn patch_turn(patch: &str) -> Vec<Reply> {
@@ -26,13 +38,18 @@ fn patch_turn(patch: &str) -> Vec<Reply> {
 
 /// The `output` the second request carries for `call_patch`.
 fn patch_output(env: &TestEnv) -> anyhow::Result<String> {
+    custom_output(env, 2)
+}
+
+/// The `output` the last of `count` requests carries for `call_patch`.
+fn custom_output(env: &TestEnv, count: usize) -> anyhow::Result<String> {
     let requests = env.requests();
     anyhow::ensure!(
-        requests.len() == 2,
-        "expected 2 requests, got {}",
+        requests.len() == count,
+        "expected {count} requests, got {}",
         requests.len()
     );
-    let input = requests[1].input();
+    let input = requests[count - 1].input();
     let output = input
         .iter()
         .find(|item| item["type"] == "custom_tool_call_output" && item["call_id"] == "call_patch")
@@ -157,45 +174,31 @@ fn non_matching_context_fails_verification() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A path outside the writable roots, also when reached through a symlink
-/// planted in the workspace, is rejected and nothing is written there.
+/// A path outside the writable roots is rejected without an item, as the
+/// reference does, and nothing is written there.
 #[test]
 fn workspace_write_rejects_paths_outside_roots() -> anyhow::Result<()> {
     let outside = tempfile::tempdir()?;
     let escape = outside.path().canonicalize()?;
-    let direct = escape.join("direct.txt").display().to_string();
-    for target in ["link/escape.txt", direct.as_str()] {
-        let patch = format!("*** Begin Patch\n*** Add File: {target}\n+x\n*** End Patch\n");
-        let env = TestEnv::new(patch_turn(&patch))?;
-        std::os::unix::fs::symlink(&escape, env.work.join("link"))?;
-        let run = env
-            .exec()
-            .args([
-                "--json",
-                "-s",
-                "workspace-write",
-                "-c",
-                "sandbox_workspace_write.exclude_slash_tmp=true",
-                "-c",
-                "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-                "edit",
-            ])
-            .run()?;
-        assert_eq!(run.code(), Some(0), "{run}");
-        let output = patch_output(&env)?;
-        assert!(
-            output.starts_with("patch rejected: writing outside of the writable roots"),
-            "{target}: {output}"
-        );
-        assert_eq!(
-            std::fs::read_dir(&escape)?.count(),
-            0,
-            "{target}: nothing written"
-        );
-        let (_, events) = run.events()?;
-        assert!(!events
-            .iter()
-            .any(|e: &Value| e["item"]["type"] == "file_change"));
-    }
+    let direct = escape.join("direct.txt");
+    let patch = format!(
+        "*** Begin Patch\n*** Add File: {}\n+x\n*** End Patch\n",
+        direct.display()
+    );
+    let env = TestEnv::new(patch_turn(&patch))?;
+    let run = env.exec().args(WORK_DIR_ONLY).arg("edit").run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    assert_eq!(
+        patch_output(&env)?,
+        format!(
+            "patch rejected: writing outside of the writable roots ({}) is blocked by the workspace-write sandbox; rejected by user approval settings",
+            direct.display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(&escape)?.count(), 0, "nothing written");
+    let (_, events) = run.events()?;
+    assert!(!events
+        .iter()
+        .any(|e: &Value| e["item"]["type"] == "file_change"));
     Ok(())
 }

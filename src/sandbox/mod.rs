@@ -20,14 +20,21 @@
 //!    kernel that enforces none of it makes the helper fail closed;
 //! 4. `execvp`s the command.
 //!
+//! # Patches
+//!
+//! The runner applies the model's patches itself, outside the helper. They reach files
+//! only through [`beneath`], from the descriptors of the roots pinned at run start, and
+//! never write [`PROTECTED_NAMES`] or `$CODEX_HOME` (`runner/tools/apply_patch/files.rs`).
+//!
 //! Helper failures print `codex sandbox: <reason>` and exit 126 (127 when the command
 //! does not exist), so they reach the model as an ordinary failed command.
 //!
 //! # What is not enforced
 //!
 //! * Read-only sub-paths inside writable roots (`.git`, `.codex`, `.agents` of SPEC
-//!   §12.1): Landlock rules only ever grant, beneath a whole hierarchy, so a writable
-//!   root cannot have read-only holes. `.git` stays writable, as in classic Codex.
+//!   §12.1) for commands: Landlock rules only ever grant, beneath a whole hierarchy, so
+//!   a writable root cannot have read-only holes. `.git` stays writable to commands, as
+//!   in classic Codex. Patches, which the runner applies itself, never write there.
 //! * Reads: the sandbox limits writes and network, never what can be read.
 //! * Writable roots that do not exist when the command starts stay read-only, and the
 //!   roots are resolved by the helper (`$TMPDIR` is the command's own).
@@ -43,6 +50,7 @@
 //!   syscalls fail with `ENOSYS`.
 //! * Other platforms have no sandbox: every sandboxed mode fails closed there.
 
+pub mod beneath;
 mod error;
 mod helper;
 #[cfg(target_os = "linux")]
@@ -68,6 +76,11 @@ pub const HELPER_SUBCOMMAND: &str = "sandbox-exec";
 
 /// Environment marker set on children that have no network (SPEC §12.2).
 pub const NETWORK_DISABLED_ENV_VAR: &str = "CODEX_SANDBOX_NETWORK_DISABLED";
+
+/// Names that stay read-only for the agent inside a writable root, at any depth, as a
+/// directory or a file (SPEC §12.1, §0.5): git metadata (hooks run unsandboxed at the
+/// user's next commit) and the agents' own configuration.
+pub const PROTECTED_NAMES: [&str; 3] = [".git", ".codex", ".agents"];
 
 /// The sandbox of one run, fixed when the run starts: what every command and patch of
 /// the run is held to.

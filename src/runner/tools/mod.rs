@@ -56,7 +56,7 @@ use crate::config::Config;
 use crate::runner::emitter::Emitter;
 use crate::runner::events::{ItemDetails, McpToolCallResult, McpToolCallStatus, ThreadError};
 use crate::runner::model::catalog::{ApplyPatchTool, ModelInfo};
-use crate::sandbox::SandboxPolicy;
+use crate::sandbox::SandboxSpec;
 use crate::session::records;
 use call::CallOutput;
 pub use call::ToolCall;
@@ -159,7 +159,7 @@ pub struct ToolRegistry {
     parallel_commands: bool,
     apply_patch: ApplyPatchTool,
     cwd: PathBuf,
-    sandbox: SandboxPolicy,
+    sandbox: SandboxSpec,
     shell: ShellTools,
     mcp: McpConnections,
 }
@@ -182,7 +182,7 @@ impl ToolRegistry {
             parallel_commands: info.parallel_tool_calls,
             apply_patch: info.apply_patch,
             cwd: config.cwd.clone(),
-            sandbox: config.sandbox.clone(),
+            sandbox: config.sandbox_spec(),
             shell: ShellTools::new(config, info.shell, thread_id),
             mcp,
         }
@@ -301,7 +301,7 @@ impl ToolRegistry {
                 input,
                 call_id,
             } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Freeform => {
-                patch_tool::run(input, call_id, &self.cwd, &self.cwd, &self.sandbox, emitter)
+                patch_tool::run(input, call_id, &self.cwd, &self.sandbox, emitter)
             }
             ToolCall::Function {
                 name,
@@ -309,14 +309,9 @@ impl ToolRegistry {
                 call_id,
             } if name == "apply_patch" && self.apply_patch == ApplyPatchTool::Function => {
                 match patch_tool::patch_from_arguments(arguments) {
-                    Ok(patch) => patch_tool::run(
-                        &patch,
-                        call_id,
-                        &self.cwd,
-                        &self.cwd,
-                        &self.sandbox,
-                        emitter,
-                    ),
+                    Ok(patch) => {
+                        patch_tool::run(&patch, call_id, &self.cwd, &self.sandbox, emitter)
+                    }
                     Err(message) => message,
                 }
             }

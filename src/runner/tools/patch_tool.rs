@@ -1,18 +1,22 @@
 //! The `apply_patch` tool as the model calls it (freeform or JSON variant):
-//! parse, verify, check the sandbox's writable roots, write, and report a
-//! `file_change` item (SPEC §4.4, §10.3, §11.1).
+//! parse, pick how files are reached from the run's sandbox, verify, write, and
+//! report a `file_change` item (SPEC §4.4, §10.3, §11.1, §12.1).
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::apply_patch::{self, ChangeKind, FileAction};
+use super::apply_patch::{self, ApplyError, ChangeKind, Confined, Files, PlannedChange, Refusal};
 use crate::runner::emitter::Emitter;
 use crate::runner::events::{FileUpdateChange, ItemDetails, PatchChangeKind, PatchStatus};
-use crate::sandbox::SandboxPolicy;
+use crate::sandbox::{SandboxPolicy, SandboxSpec};
 use crate::session::records;
+
+/// What the model gets for any patch under the `read-only` sandbox (SPEC §10.3).
+const READ_ONLY_REJECTION: &str =
+    "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings";
 
 /// Short description of the freeform tool; the grammar carries the format.
 const FREEFORM_DESCRIPTION: &str = "Edit files by sending a patch in the apply_patch format as raw text (not JSON): *** Begin Patch, then Add File / Delete File / Update File hunks, then *** End Patch.";
@@ -57,16 +61,24 @@ pub fn patch_from_arguments(arguments: &str) -> Result<String, String> {
         .map_err(|err| format!("failed to parse function arguments: {err}"))
 }
 
-/// Apply `patch` with relative paths resolved against `cwd`, under `policy`
-/// whose workspace root is `policy_cwd` (they differ when a shell call with a
-/// `workdir` or `cd` is intercepted); returns the text for the model.
-/// Rejected or invalid patches produce no item, as in the reference.
+/// Apply `patch` with relative paths resolved against `cwd` (the turn cwd, or
+/// a shell call's `workdir` and `cd` when intercepted) under the run's
+/// `sandbox`; returns the text for the model.
+///
+/// * `danger-full-access`: files are reached by plain path, without checks.
+/// * `read-only`: the patch is verified, then rejected.
+/// * `workspace-write`: files are reached beneath the pinned writable roots
+///   (`apply_patch/files.rs`). A target outside every root is rejected like
+///   the reference does; refusals found while reaching the files (a link out
+///   of the roots, a protected path) fail the `file_change` item.
+///
+/// Invalid patches, verification failures and rejections produce no item, as
+/// in the reference; nothing is written for any of them nor for a refusal.
 pub fn run(
     patch: &str,
     call_id: &str,
     cwd: &Path,
-    policy_cwd: &Path,
-    policy: &SandboxPolicy,
+    sandbox: &SandboxSpec,
     emitter: &Emitter,
 ) -> String {
     let started = Instant::now();
@@ -74,15 +86,26 @@ pub fn run(
         Ok(parsed) => parsed,
         Err(err) => return err.to_string(),
     };
-    let actions = match apply_patch::verify(&parsed, cwd) {
-        Ok(actions) => actions,
+    let planned = apply_patch::plan(&parsed, cwd);
+    let files = match &sandbox.policy {
+        SandboxPolicy::ReadOnly | SandboxPolicy::DangerFullAccess => Files::Direct,
+        SandboxPolicy::WorkspaceWrite { .. } => {
+            let confined = Confined::new(&sandbox.roots, &sandbox.codex_home);
+            if let Some(rejection) = outside_roots(&confined, &planned) {
+                return rejection.to_string();
+            }
+            Files::Confined(confined)
+        }
+    };
+    let verified = match apply_patch::verify(&parsed, cwd, &files) {
+        Ok(actions) => Ok(actions),
+        Err(ApplyError::Refused(refusal)) => Err(refusal),
         Err(err) => return format!("apply_patch verification failed: {err}"),
     };
-    let targets: Vec<&Path> = actions.iter().flat_map(|a| a.target_paths()).collect();
-    if let Some(reason) = rejection(policy, policy_cwd, &targets) {
-        return reason;
+    if sandbox.policy == SandboxPolicy::ReadOnly {
+        return READ_ONLY_REJECTION.to_string();
     }
-    let changes: Vec<FileUpdateChange> = apply_patch::changes(&actions)
+    let changes: Vec<FileUpdateChange> = apply_patch::changes(&planned)
         .into_iter()
         .map(|(path, kind)| FileUpdateChange {
             path: path.display().to_string(),
@@ -93,7 +116,7 @@ pub fn run(
             },
         })
         .collect();
-    let recorded = recorded_changes(&actions);
+    let recorded = recorded_changes(&planned);
     emitter.record_event(
         "patch_apply_begin",
         records::patch_apply_begin(call_id, recorded.clone()),
@@ -102,7 +125,11 @@ pub fn run(
         changes: changes.clone(),
         status: PatchStatus::InProgress,
     });
-    let (status, exit_code, output) = match apply_patch::write(&actions) {
+    let written = match verified {
+        Ok(actions) => apply_patch::write(&actions, &files).map_err(|err| err.to_string()),
+        Err(refusal) => Err(refusal.to_string()),
+    };
+    let (status, exit_code, output) = match written {
         Ok(summary) => (PatchStatus::Completed, 0, summary.to_model_text()),
         Err(err) => (PatchStatus::Failed, 1, format!("{err}\n")),
     };
@@ -117,91 +144,30 @@ pub fn run(
     )
 }
 
+/// The rejection of a patch whose targets lie outside every writable root.
+fn outside_roots(confined: &Confined<'_>, planned: &[PlannedChange]) -> Option<Refusal> {
+    let paths: Vec<PathBuf> = planned
+        .iter()
+        .flat_map(PlannedChange::targets)
+        .filter(|target| !confined.contains(target))
+        .map(Path::to_path_buf)
+        .collect();
+    (!paths.is_empty()).then_some(Refusal::OutsideRoots { paths })
+}
+
 /// The `changes` of a `patch_apply_end` record: absolute path to
 /// `{"type": …}`, with `move_path` for updates.
-fn recorded_changes(actions: &[FileAction]) -> Value {
+fn recorded_changes(planned: &[PlannedChange]) -> Value {
     let mut changes = serde_json::Map::new();
-    for action in actions {
-        let (path, change) = match action {
-            FileAction::Add { path, .. } => (path, json!({"type": "add"})),
-            FileAction::Delete { path, .. } => (path, json!({"type": "delete"})),
-            FileAction::Update { path, move_to, .. } => (
-                path,
-                json!({"type": "update", "move_path": move_to.as_ref().map(|to| &to.path)}),
-            ),
+    for change in planned {
+        let record = match change.kind {
+            ChangeKind::Add => json!({"type": "add"}),
+            ChangeKind::Delete => json!({"type": "delete"}),
+            ChangeKind::Update => json!({"type": "update", "move_path": change.move_to}),
         };
-        changes.insert(path.display().to_string(), change);
+        changes.insert(change.path.display().to_string(), record);
     }
     Value::Object(changes)
-}
-
-/// Why writing `targets` is not allowed, or `None` when it is.
-fn rejection(policy: &SandboxPolicy, cwd: &Path, targets: &[&Path]) -> Option<String> {
-    match policy {
-        SandboxPolicy::DangerFullAccess => None,
-        SandboxPolicy::ReadOnly => Some(
-            "patch rejected: writing is blocked by read-only sandbox; rejected by user approval settings"
-                .to_string(),
-        ),
-        SandboxPolicy::WorkspaceWrite { .. } => {
-            let roots: Vec<PathBuf> = policy
-                .writable_roots(cwd)
-                .iter()
-                .map(|root| resolve_through_links(root))
-                .collect();
-            let outside: Vec<String> = targets
-                .iter()
-                .filter(|target| {
-                    let real = resolve_through_links(target);
-                    !roots.iter().any(|root| real.starts_with(root))
-                })
-                .map(|target| target.display().to_string())
-                .collect();
-            (!outside.is_empty()).then(|| {
-                format!(
-                    "patch rejected: writing outside of the writable roots ({}) is blocked by the workspace-write sandbox; rejected by user approval settings",
-                    outside.join(", ")
-                )
-            })
-        }
-    }
-}
-
-/// `path` with symlinks resolved as far as it exists, so a link planted inside a
-/// writable root that points elsewhere is judged by where it leads.
-fn resolve_through_links(path: &Path) -> PathBuf {
-    let mut existing = path.to_path_buf();
-    let mut rest: Vec<std::ffi::OsString> = Vec::new();
-    loop {
-        if let Ok(real) = existing.canonicalize() {
-            let mut out = real;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return out;
-        }
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name.to_os_string());
-                existing = parent.to_path_buf();
-            }
-            _ => return normalise(path),
-        }
-    }
-}
-
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// Seconds rounded to one decimal, printed minimally: `0`, `0.1`, `2.5`.
@@ -219,6 +185,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Wall times are rounded to tenths and printed minimally.
     #[test]
     fn wall_time_is_minimal() {
         assert_eq!(wall_time(0.01), "0");
@@ -227,21 +194,46 @@ mod tests {
         assert_eq!(wall_time(3.0), "3");
     }
 
+    /// Targets outside every root are all listed; a path through a link inside a
+    /// root is left to the confined checks.
     #[test]
-    fn symlink_out_of_root_is_rejected() {
-        let root = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let cwd = root.path().canonicalize().unwrap();
-        std::os::unix::fs::symlink(outside.path(), cwd.join("link")).unwrap();
+    fn outside_roots_lists_every_target_outside() -> anyhow::Result<()> {
+        let root = tempfile::tempdir()?;
+        let outside = tempfile::tempdir()?;
+        let cwd = root.path().canonicalize()?;
+        let escape = outside.path().canonicalize()?;
+        std::os::unix::fs::symlink(&escape, cwd.join("link"))?;
         let policy = SandboxPolicy::WorkspaceWrite {
             writable_roots: Vec::new(),
             network_access: false,
             exclude_tmpdir_env_var: true,
             exclude_slash_tmp: true,
         };
-        let inside = cwd.join("a.txt");
-        let through_link = cwd.join("link/b.txt");
-        assert!(rejection(&policy, &cwd, &[inside.as_path()]).is_none());
-        assert!(rejection(&policy, &cwd, &[through_link.as_path()]).is_some());
+        let roots = crate::sandbox::PinnedRoots::pin(&policy, &cwd);
+        let confined = Confined::new(&roots, Path::new("/nonexistent/codex-home"));
+        let change = |path: PathBuf, move_to: Option<PathBuf>| PlannedChange {
+            path,
+            kind: ChangeKind::Update,
+            move_to,
+        };
+        let inside = vec![
+            change(cwd.join("a.txt"), Some(cwd.join("new/b.txt"))),
+            change(cwd.join("link/b.txt"), None),
+        ];
+        assert!(outside_roots(&confined, &inside).is_none());
+        let mixed = vec![
+            change(cwd.join("a.txt"), Some(escape.join("b.txt"))),
+            change(escape.join("c.txt"), None),
+        ];
+        let rejection = outside_roots(&confined, &mixed).map(|r| r.to_string());
+        assert_eq!(
+            rejection,
+            Some(format!(
+                "patch rejected: writing outside of the writable roots ({}, {}) is blocked by the workspace-write sandbox; rejected by user approval settings",
+                escape.join("b.txt").display(),
+                escape.join("c.txt").display()
+            ))
+        );
+        Ok(())
     }
 }

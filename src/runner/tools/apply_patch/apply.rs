@@ -1,8 +1,10 @@
 //! Applying a parsed [`Patch`] (SPEC §10.3): verification against the files on
 //! disk, the line matching behind update chunks, and the final writes.
 //!
-//! [`verify`] reads but never writes; [`write`] writes but never decides. The
-//! caller runs its sandbox check on [`FileAction::target_paths`] in between.
+//! [`verify`] reads and checks but never writes; [`write`] writes but never
+//! decides. Both reach the disk only through a [`Files`], which confines them
+//! to the writable roots in `workspace-write`: every target is checked while
+//! verifying, so a refused patch writes nothing.
 //!
 //! Line endings: a file whose first line ends in `\r\n` is treated as a CRLF
 //! file. Its lines are matched without the `\r` and the updated file is
@@ -11,14 +13,15 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use super::files::{FileError, Files, Refusal, WriteError};
 use super::parser::{Hunk, Patch, UpdateChunk};
 
 /// Why a patch cannot be applied. `Display` is the reason the model sees after
-/// `apply_patch verification failed: `. Fatal to the patch; nothing was written.
+/// `apply_patch verification failed: `, except for [`ApplyError::Refused`],
+/// which is the whole text. Fatal to the patch; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// The patch has no hunks.
@@ -36,6 +39,9 @@ pub enum ApplyError {
     /// A file to delete does not exist (or is not a regular file).
     #[error("Failed to delete {}: {source}", path.display())]
     Delete { path: PathBuf, source: io::Error },
+    /// The sandbox does not let the patch touch a target.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 /// Where an updated file is renamed to.
@@ -68,18 +74,50 @@ pub enum FileAction {
     },
 }
 
-impl FileAction {
-    /// Every absolute path this action writes or removes.
-    pub fn target_paths(&self) -> Vec<&Path> {
-        match self {
-            FileAction::Add { path, .. } | FileAction::Delete { path, .. } => vec![path],
-            FileAction::Update { path, move_to, .. } => {
-                let mut paths = vec![path.as_path()];
-                paths.extend(move_to.as_ref().map(|to| to.path.as_path()));
-                paths
-            }
-        }
+/// One file a patch touches, known from the patch alone (before any file is
+/// read), with absolute paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedChange {
+    /// The file the hunk names.
+    pub path: PathBuf,
+    /// What the hunk does to it (a move is an update).
+    pub kind: ChangeKind,
+    /// Where an update moves the file.
+    pub move_to: Option<PathBuf>,
+}
+
+impl PlannedChange {
+    /// Every absolute path this change writes or removes.
+    pub fn targets(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.path.as_path()).chain(self.move_to.as_deref())
     }
+}
+
+/// The changes of `patch`, in hunk order, with paths resolved against `cwd`.
+pub fn plan(patch: &Patch, cwd: &Path) -> Vec<PlannedChange> {
+    patch
+        .hunks
+        .iter()
+        .map(|hunk| match hunk {
+            Hunk::Add { path, .. } => PlannedChange {
+                path: resolve(cwd, path),
+                kind: ChangeKind::Add,
+                move_to: None,
+            },
+            Hunk::Delete { path } => PlannedChange {
+                path: resolve(cwd, path),
+                kind: ChangeKind::Delete,
+                move_to: None,
+            },
+            Hunk::Update {
+                path, move_path, ..
+            } => PlannedChange {
+                path: resolve(cwd, path),
+                kind: ChangeKind::Update,
+                move_to: move_path.as_ref().map(|to| resolve(cwd, to)),
+            },
+        })
+        .collect()
 }
 
 /// The kind of a change, as reported in `file_change` items.
@@ -117,12 +155,13 @@ impl Summary {
     }
 }
 
-/// Check every hunk against the files (paths resolved against `cwd`) and
-/// compute the new contents. Nothing is written.
+/// Check every hunk against the files (paths resolved against `cwd`, reached
+/// through `files`, every target checked) and compute the new contents.
+/// Nothing is written.
 ///
 /// Hunks see the effect of earlier hunks of the same patch, so two updates of
 /// one file compose instead of the second silently undoing the first.
-pub fn verify(patch: &Patch, cwd: &Path) -> Result<Vec<FileAction>, ApplyError> {
+pub fn verify(patch: &Patch, cwd: &Path, files: &Files<'_>) -> Result<Vec<FileAction>, ApplyError> {
     if patch.hunks.is_empty() {
         return Err(ApplyError::Empty);
     }
@@ -133,6 +172,7 @@ pub fn verify(patch: &Patch, cwd: &Path) -> Result<Vec<FileAction>, ApplyError> 
         let action = match hunk {
             Hunk::Add { path, contents } => {
                 let abs = resolve(cwd, path);
+                files.check_target(&abs)?;
                 pending.insert(abs.clone(), Some(contents.clone()));
                 FileAction::Add {
                     path: abs,
@@ -142,7 +182,8 @@ pub fn verify(patch: &Patch, cwd: &Path) -> Result<Vec<FileAction>, ApplyError> 
             }
             Hunk::Delete { path } => {
                 let abs = resolve(cwd, path);
-                check_deletable(&abs, pending.get(&abs))?;
+                files.check_target(&abs)?;
+                check_deletable(&abs, pending.get(&abs), files)?;
                 pending.insert(abs.clone(), None);
                 FileAction::Delete {
                     path: abs,
@@ -155,12 +196,16 @@ pub fn verify(patch: &Patch, cwd: &Path) -> Result<Vec<FileAction>, ApplyError> 
                 chunks,
             } => {
                 let abs = resolve(cwd, path);
-                let current = read_current(&abs, pending.get(&abs))?;
-                let new_contents = updated_contents(&current, chunks, &abs)?;
                 let move_to = move_path.as_ref().map(|to| MoveTo {
                     path: resolve(cwd, to),
                     display: to.display().to_string(),
                 });
+                files.check_target(&abs)?;
+                if let Some(to) = &move_to {
+                    files.check_target(&to.path)?;
+                }
+                let current = read_current(&abs, pending.get(&abs), files)?;
+                let new_contents = updated_contents(&current, chunks, &abs)?;
                 match &move_to {
                     Some(to) if to.path != abs => {
                         pending.insert(abs.clone(), None);
@@ -183,9 +228,11 @@ pub fn verify(patch: &Patch, cwd: &Path) -> Result<Vec<FileAction>, ApplyError> 
     Ok(actions)
 }
 
-/// Perform verified actions in order. Parent directories are created as
-/// needed. Errors name the path that failed.
-pub fn write(actions: &[FileAction]) -> Result<Summary, io::Error> {
+/// Perform verified actions in order through `files`. Parent directories are
+/// created as needed. A move writes the destination, then removes the source,
+/// so a failed write leaves the source in place. Errors name the path that
+/// failed.
+pub fn write(actions: &[FileAction], files: &Files<'_>) -> Result<Summary, WriteError> {
     let mut summary = Summary::default();
     for action in actions {
         match action {
@@ -194,11 +241,11 @@ pub fn write(actions: &[FileAction]) -> Result<Summary, io::Error> {
                 display,
                 contents,
             } => {
-                write_file(path, contents)?;
+                files.write(path, contents)?;
                 summary.added.push(display.clone());
             }
             FileAction::Delete { path, display } => {
-                fs::remove_file(path).map_err(|err| with_path("remove", path, err))?;
+                files.remove(path)?;
                 summary.deleted.push(display.clone());
             }
             FileAction::Update {
@@ -208,14 +255,14 @@ pub fn write(actions: &[FileAction]) -> Result<Summary, io::Error> {
                 new_contents,
             } => match move_to {
                 Some(to) => {
-                    write_file(&to.path, new_contents)?;
+                    files.write(&to.path, new_contents)?;
                     if to.path != *path {
-                        fs::remove_file(path).map_err(|err| with_path("remove", path, err))?;
+                        files.remove(path)?;
                     }
                     summary.modified.push(to.display.clone());
                 }
                 None => {
-                    write_file(path, new_contents)?;
+                    files.write(path, new_contents)?;
                     summary.modified.push(display.clone());
                 }
             },
@@ -226,14 +273,10 @@ pub fn write(actions: &[FileAction]) -> Result<Summary, io::Error> {
 
 /// The `(absolute path, kind)` pairs for a `file_change` item, sorted by path.
 /// A move is reported as an update of its source path.
-pub fn changes(actions: &[FileAction]) -> Vec<(PathBuf, ChangeKind)> {
-    let mut changes: Vec<(PathBuf, ChangeKind)> = actions
+pub fn changes(planned: &[PlannedChange]) -> Vec<(PathBuf, ChangeKind)> {
+    let mut changes: Vec<(PathBuf, ChangeKind)> = planned
         .iter()
-        .map(|action| match action {
-            FileAction::Add { path, .. } => (path.clone(), ChangeKind::Add),
-            FileAction::Delete { path, .. } => (path.clone(), ChangeKind::Delete),
-            FileAction::Update { path, .. } => (path.clone(), ChangeKind::Update),
-        })
+        .map(|change| (change.path.clone(), change.kind))
         .collect();
     changes.sort();
     changes.dedup();
@@ -241,7 +284,7 @@ pub fn changes(actions: &[FileAction]) -> Vec<(PathBuf, ChangeKind)> {
 }
 
 /// Resolve a patch path against `cwd` and fold `.`/`..` lexically, so that
-/// the caller's writable-root check sees the path that will really be used.
+/// the sandbox check sees the path that will really be used.
 fn resolve(cwd: &Path, path: &Path) -> PathBuf {
     let mut resolved = PathBuf::new();
     for component in cwd.join(path).components() {
@@ -260,22 +303,31 @@ fn resolve(cwd: &Path, path: &Path) -> PathBuf {
 
 /// The contents of a file to update: pending contents from an earlier hunk,
 /// else what is on disk.
-fn read_current(path: &Path, pending: Option<&Option<String>>) -> Result<String, ApplyError> {
+fn read_current(
+    path: &Path,
+    pending: Option<&Option<String>>,
+    files: &Files<'_>,
+) -> Result<String, ApplyError> {
+    let error = |source| ApplyError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     match pending {
         Some(Some(contents)) => Ok(contents.clone()),
-        Some(None) => Err(ApplyError::Read {
-            path: path.to_path_buf(),
-            source: removed_earlier(),
-        }),
-        None => fs::read_to_string(path).map_err(|source| ApplyError::Read {
-            path: path.to_path_buf(),
-            source,
+        Some(None) => Err(error(removed_earlier())),
+        None => files.read(path).map_err(|err| match err {
+            FileError::Refused(refusal) => ApplyError::Refused(refusal),
+            FileError::Io(source) => error(source),
         }),
     }
 }
 
 /// A file may be deleted if it exists as a regular file (on disk or pending).
-fn check_deletable(path: &Path, pending: Option<&Option<String>>) -> Result<(), ApplyError> {
+fn check_deletable(
+    path: &Path,
+    pending: Option<&Option<String>>,
+    files: &Files<'_>,
+) -> Result<(), ApplyError> {
     let error = |source| ApplyError::Delete {
         path: path.to_path_buf(),
         source,
@@ -283,11 +335,10 @@ fn check_deletable(path: &Path, pending: Option<&Option<String>>) -> Result<(), 
     match pending {
         Some(Some(_)) => Ok(()),
         Some(None) => Err(error(removed_earlier())),
-        None => match fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => Err(error(io::Error::from(io::ErrorKind::IsADirectory))),
-            Ok(_) => Ok(()),
-            Err(source) => Err(error(source)),
-        },
+        None => files.check_deletable(path).map_err(|err| match err {
+            FileError::Refused(refusal) => ApplyError::Refused(refusal),
+            FileError::Io(source) => error(source),
+        }),
     }
 }
 
@@ -296,20 +347,6 @@ fn removed_earlier() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotFound,
         "the file is removed by an earlier hunk of this patch",
-    )
-}
-
-fn write_file(path: &Path, contents: &str) -> io::Result<()> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|err| with_path("create directory", parent, err))?;
-    }
-    fs::write(path, contents).map_err(|err| with_path("write", path, err))
-}
-
-fn with_path(verb: &str, path: &Path, err: io::Error) -> io::Error {
-    io::Error::new(
-        err.kind(),
-        format!("failed to {verb} {}: {err}", path.display()),
     )
 }
 

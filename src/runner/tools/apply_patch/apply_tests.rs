@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::fs;
+
 use super::*;
 use crate::runner::tools::apply_patch::parse_patch;
 use pretty_assertions::assert_eq;
@@ -26,13 +28,13 @@ fn read(dir: &TempDir, name: &str) -> String {
 
 /// Verify and write `body` in `dir`, returning the success text.
 fn apply(dir: &TempDir, body: &str) -> String {
-    let actions = verify(&patch(body), dir.path()).unwrap();
-    write(&actions).unwrap().to_model_text()
+    let actions = verify(&patch(body), dir.path(), &Files::Direct).unwrap();
+    write(&actions, &Files::Direct).unwrap().to_model_text()
 }
 
 /// Verify `body` in `dir`, expecting failure; returns the reason text.
 fn failure(dir: &TempDir, body: &str) -> String {
-    verify(&patch(body), dir.path())
+    verify(&patch(body), dir.path(), &Files::Direct)
         .expect_err("verification should fail")
         .to_string()
 }
@@ -108,7 +110,7 @@ fn update_of_missing_file_is_an_error() {
 fn empty_patch_modifies_nothing() {
     let dir = dir_with(&[]);
     let empty = parse_patch("*** Begin Patch\n*** End Patch").unwrap();
-    let err = verify(&empty, dir.path()).unwrap_err();
+    let err = verify(&empty, dir.path(), &Files::Direct).unwrap_err();
     assert_eq!(err.to_string(), "No files were modified.");
 }
 
@@ -283,7 +285,7 @@ fn failing_hunk_writes_nothing() {
     let dir = dir_with(&[("ok.txt", "a\n"), ("bad.txt", "b\n")]);
     let body = "*** Add File: new.txt\n+n\n*** Update File: ok.txt\n@@\n-a\n+A\n\
                 *** Delete File: bad.txt\n*** Update File: bad.txt\n@@\n-zzz\n+y";
-    let err = verify(&patch(body), dir.path()).unwrap_err();
+    let err = verify(&patch(body), dir.path(), &Files::Direct).unwrap_err();
     assert!(matches!(err, ApplyError::Read { .. }), "{err}");
     let body = "*** Add File: new.txt\n+n\n*** Update File: ok.txt\n@@\n-a\n+A\n\
                 *** Update File: bad.txt\n@@\n-zzz\n+y";
@@ -298,19 +300,20 @@ fn failing_hunk_writes_nothing() {
 fn move_writes_destination_and_removes_source() {
     let dir = dir_with(&[("old/name.txt", "a\nb\n")]);
     let body = "*** Update File: old/name.txt\n*** Move to: new/dir/name.txt\n@@\n a\n-b\n+c";
-    let actions = verify(&patch(body), dir.path()).unwrap();
+    let actions = verify(&patch(body), dir.path(), &Files::Direct).unwrap();
+    let planned = plan(&patch(body), dir.path());
     assert_eq!(
-        changes(&actions),
+        changes(&planned),
         vec![(dir.path().join("old/name.txt"), ChangeKind::Update)]
     );
     assert_eq!(
-        actions[0].target_paths(),
+        planned[0].targets().collect::<Vec<_>>(),
         vec![
             dir.path().join("old/name.txt").as_path(),
             dir.path().join("new/dir/name.txt").as_path()
         ]
     );
-    let text = write(&actions).unwrap().to_model_text();
+    let text = write(&actions, &Files::Direct).unwrap().to_model_text();
     assert_eq!(
         text,
         "Success. Updated the following files:\nM new/dir/name.txt\n"
@@ -362,9 +365,8 @@ fn changes_are_sorted_by_path() {
     let dir = dir_with(&[("b.txt", "b\n"), ("c.txt", "c\n")]);
     let body =
         "*** Update File: c.txt\n@@\n-c\n+C\n*** Delete File: b.txt\n*** Add File: a.txt\n+a";
-    let actions = verify(&patch(body), dir.path()).unwrap();
     assert_eq!(
-        changes(&actions),
+        changes(&plan(&patch(body), dir.path())),
         vec![
             (dir.path().join("a.txt"), ChangeKind::Add),
             (dir.path().join("b.txt"), ChangeKind::Delete),
@@ -383,10 +385,10 @@ fn paths_resolve_against_cwd() {
         "*** Add File: ./x/../y.txt\n+y\n*** Add File: ../up.txt\n+u\n*** Add File: {}\n+a",
         absolute.display()
     );
-    let actions = verify(&patch(&body), &cwd).unwrap();
-    let targets: Vec<PathBuf> = actions
+    let actions = verify(&patch(&body), &cwd, &Files::Direct).unwrap();
+    let targets: Vec<PathBuf> = plan(&patch(&body), &cwd)
         .iter()
-        .flat_map(|action| action.target_paths())
+        .flat_map(PlannedChange::targets)
         .map(Path::to_path_buf)
         .collect();
     assert_eq!(
@@ -397,7 +399,7 @@ fn paths_resolve_against_cwd() {
             absolute.clone()
         ]
     );
-    write(&actions).unwrap();
+    write(&actions, &Files::Direct).unwrap();
     assert_eq!(fs::read_to_string(absolute).unwrap(), "a\n");
     assert_eq!(read(&dir, "up.txt"), "u\n");
 }

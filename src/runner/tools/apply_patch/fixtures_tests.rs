@@ -5,6 +5,9 @@
 //! (`{cwd}` stands for the case's working directory; one final newline of the
 //! file is ignored). A failing case must leave the tree exactly as `input/`.
 //! An optional `output.txt` holds the success text returned to the model.
+//! Every case runs twice: with files reached by plain path and confined to
+//! the case's directory as the only pinned writable root, with the same
+//! outcome.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use pretty_assertions::assert_eq;
 
-use super::{parse_patch, verify, write};
+use super::{parse_patch, verify, write, Confined, Files};
+use crate::sandbox::{PinnedRoots, SandboxPolicy};
 
 const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/apply_patch");
 
@@ -49,10 +53,10 @@ fn materialise(root: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) {
 }
 
 /// Parse, verify and write `patch_text` in `cwd`: the model text or the error text.
-fn run_patch(patch_text: &str, cwd: &Path) -> Result<String, String> {
+fn run_patch(patch_text: &str, cwd: &Path, files: &Files<'_>) -> Result<String, String> {
     let patch = parse_patch(patch_text).map_err(|err| err.to_string())?;
-    let actions = verify(&patch, cwd).map_err(|err| err.to_string())?;
-    let summary = write(&actions).map_err(|err| err.to_string())?;
+    let actions = verify(&patch, cwd, files).map_err(|err| err.to_string())?;
+    let summary = write(&actions, files).map_err(|err| err.to_string())?;
     Ok(summary.to_model_text())
 }
 
@@ -67,14 +71,32 @@ fn describe(files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn run_case(case: &Path) {
+fn run_case(case: &Path, confined: bool) {
     let name = case.file_name().unwrap().to_string_lossy().into_owned();
+    let name = if confined {
+        format!("{name} (confined)")
+    } else {
+        name
+    };
     let input = tree(&case.join("input"));
     let work = tempfile::tempdir().unwrap();
-    let cwd = work.path();
+    let cwd = work.path().canonicalize().unwrap();
+    let cwd = cwd.as_path();
     materialise(cwd, &input);
     let patch_text = fs::read_to_string(case.join("patch.txt")).unwrap();
-    let outcome = run_patch(&patch_text, cwd);
+    let policy = SandboxPolicy::WorkspaceWrite {
+        writable_roots: Vec::new(),
+        network_access: false,
+        exclude_tmpdir_env_var: true,
+        exclude_slash_tmp: true,
+    };
+    let roots = PinnedRoots::pin(&policy, cwd);
+    let files = if confined {
+        Files::Confined(Confined::new(&roots, Path::new("/nonexistent/codex-home")))
+    } else {
+        Files::Direct
+    };
+    let outcome = run_patch(&patch_text, cwd, &files);
 
     let error_file = case.join("error.txt");
     if error_file.exists() {
@@ -102,7 +124,8 @@ fn run_case(case: &Path) {
     }
 }
 
-/// Every fixture case produces its expected tree or its exact error.
+/// Every fixture case produces its expected tree or its exact error, by plain
+/// path and confined alike.
 #[test]
 fn fixture_corpus() {
     let mut cases: Vec<PathBuf> = fs::read_dir(FIXTURES_DIR)
@@ -113,6 +136,7 @@ fn fixture_corpus() {
     cases.sort();
     assert!(cases.len() >= 30, "fixture corpus went missing: {cases:?}");
     for case in &cases {
-        run_case(case);
+        run_case(case, false);
+        run_case(case, true);
     }
 }

@@ -3,12 +3,15 @@
 //! (SPEC §9.3).
 //!
 //! The flow a caller follows:
-//! [`parse_patch`] → [`verify`] → sandbox check on [`FileAction::target_paths`]
-//! → [`write`] → [`Summary::to_model_text`] and [`changes`] for the
-//! `file_change` item. This module owns no events, sandbox policy or tool
-//! envelopes; those stay with the caller.
+//! [`parse_patch`] → [`plan`] (the paths, for the `file_change` item and the
+//! writable-root check) → [`verify`] → [`write`] → [`Summary::to_model_text`].
+//! Verification and writes reach the disk through a [`Files`] the caller picks
+//! from the sandbox policy (`files.rs` confines them to the pinned writable
+//! roots). This module owns no events, policy decisions or tool envelopes;
+//! those stay with the caller.
 
 mod apply;
+mod files;
 mod intercept;
 mod parser;
 
@@ -16,7 +19,8 @@ mod parser;
 #[path = "fixtures_tests.rs"]
 mod fixtures_tests;
 
-pub use apply::{changes, verify, write, ChangeKind, FileAction};
+pub use apply::{changes, plan, verify, write, ApplyError, ChangeKind, PlannedChange};
+pub use files::{Confined, Files, Refusal};
 pub use intercept::intercept;
 pub use parser::parse_patch;
 

@@ -196,8 +196,7 @@ impl ShellTools {
             &found.patch,
             call_id,
             &base,
-            &self.cwd,
-            &self.sandbox.policy,
+            &self.sandbox,
             emitter,
         ))
     }

@@ -219,8 +219,9 @@ mod tests {
         let policy = SandboxPolicy::WorkspaceWrite {
             writable_roots: vec![PathBuf::from("/extra")],
             network_access: true,
-            exclude_tmpdir_env_var: false,
-            exclude_slash_tmp: false,
+            // Neither `/extra` nor `/w` exists, so no root is pinned.
+            exclude_tmpdir_env_var: true,
+            exclude_slash_tmp: true,
         };
         let wrapped = wrap_command(&spec(policy.clone()), &argv()).unwrap();
         let exe = std::env::current_exe().unwrap().into_os_string();

@@ -6,7 +6,6 @@
 use anyhow::{ensure, Context, Result};
 
 use super::harness::*;
-use crate::common::TEST_API_KEY;
 
 /// Reads every `/proc/*/environ`, looking for the runner's API key and a secret in
 /// the environment of an unrelated process of the same user.
@@ -20,7 +19,11 @@ pub fn proc_environ_scan(case: &Case) -> Result<Verdict> {
     let mut sleeper = lab.as_user("sleep");
     sleeper.arg("60").env("ATK_VICTIM_SECRET", &secret);
     let victim = Victim::spawn(sleeper)?;
-    let outcome = lab.run(
+    // A key of this run only: other runs' processes (root's `codex sandbox-exec` in other
+    // tests holds `sk-test`) are not this runner.
+    let api_key = format!("sk-environ-{}", nonce());
+    let outcome = lab.run_with(
+        lab.exec().env("CODEX_API_KEY", &api_key),
         READ_ONLY,
         vec![
             sh(format!(
@@ -35,10 +38,10 @@ pub fn proc_environ_scan(case: &Case) -> Result<Verdict> {
         ],
     )?;
     let verdict = Verdict::any([
-        Verdict::escaped_if(outcome.leaks(TEST_API_KEY), || {
+        Verdict::escaped_if(outcome.leaks(&api_key), || {
             format!(
-                "the API key reached the model: {}",
-                outcome.lines_with(TEST_API_KEY)
+                "the runner's API key reached the model: {}",
+                outcome.lines_with(&api_key)
             )
         }),
         Verdict::escaped_if(outcome.leaks(&secret), || {

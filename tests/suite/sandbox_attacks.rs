@@ -19,6 +19,10 @@
 //!
 //! These tests need root (to switch users and to plant files for other uids) and fail
 //! loudly without it; they never skip.
+//!
+//! `CODEX_ATTACKS_CONTROL=1 cargo test --test all sandbox_attacks` is the battery's own
+//! control: every attack runs once, as root, with `danger-full-access`, and must then
+//! succeed, so that no attack passes only because it never worked.
 #![cfg(target_os = "linux")]
 
 mod filesystem;
@@ -195,11 +199,25 @@ battery! {
 }
 
 /// Run attack `name` under every layer configuration and user; report every failing
-/// combination at once.
+/// combination at once. In a control run ([`harness::CONTROL_ENV_VAR`]) run it once,
+/// unsandboxed as root, where it must succeed: an attack that fails even then proves
+/// nothing when it is blocked.
 fn run_matrix(name: &str) -> Result<()> {
     let Some(attack) = ATTACKS.iter().find(|a| a.name == name) else {
         bail!("attack `{name}` is not in ATTACKS");
     };
+    if harness::control_run() {
+        let case = Case {
+            layers: Layers::One,
+            user: RunAs::Root,
+        };
+        return match (attack.run)(&case)? {
+            Verdict::Escaped(_) => Ok(()),
+            Verdict::Blocked => {
+                bail!("control run: attack `{name}` had no effect even without a sandbox")
+            }
+        };
+    }
     let gap = LAYER1_GAPS.iter().find(|(gap, _)| *gap == name);
     let mut failures = Vec::new();
     for layers in Layers::ALL {
@@ -251,6 +269,10 @@ fn layer1_gaps_are_the_layer2_attacks() {
 /// `"off"` it shares the test's (so a layer-2 run cannot silently be layer 1 alone).
 #[test]
 fn matrix_runs_as_configured() -> Result<()> {
+    if harness::control_run() {
+        // A control run has no sandbox whose namespaces could be checked.
+        return Ok(());
+    }
     const KINDS: [&str; 4] = ["user", "mnt", "pid", "net"];
     let ours: Vec<String> = KINDS
         .iter()

@@ -141,6 +141,24 @@ pub const WORKSPACE_WITH_TMP: &[&str] = &[
 /// `read-only`.
 pub const READ_ONLY: &[&str] = &["-s", "read-only"];
 
+/// Set (to anything) to run the battery as its own control: every attack without any
+/// sandbox, as root, where each one must succeed (see `run_matrix`).
+pub const CONTROL_ENV_VAR: &str = "CODEX_ATTACKS_CONTROL";
+
+/// Whether this is a control run ([`CONTROL_ENV_VAR`]).
+pub fn control_run() -> bool {
+    std::env::var_os(CONTROL_ENV_VAR).is_some()
+}
+
+/// The sandbox arguments a run gets: `mode`, or none at all in a control run.
+fn sandbox_args<'a>(mode: &'a [&'a str]) -> &'a [&'a str] {
+    if control_run() {
+        &["-s", "danger-full-access"]
+    } else {
+        mode
+    }
+}
+
 /// One model response: a single tool call.
 pub enum Step {
     /// `exec_command` with `cmd` (run by `bash -lc`).
@@ -299,7 +317,7 @@ impl Lab {
     pub fn run_with(&self, exec: Exec, mode: &[&str], steps: Vec<Step>) -> Result<Outcome> {
         let first = self.env.requests().len();
         self.script(steps);
-        let run = exec.args(mode).arg("attack").run()?;
+        let run = exec.args(sandbox_args(mode)).arg("attack").run()?;
         Ok(self.outcome(run, first))
     }
 
@@ -310,7 +328,7 @@ impl Lab {
         self.script(steps);
         let spawned = self
             .exec()
-            .args(mode)
+            .args(sandbox_args(mode))
             .arg("attack")
             .spawn_with_stdin(Stdio::null())?;
         Ok((spawned, first))

@@ -8,7 +8,10 @@
 //!   patch tool's checks) and layers 1+2 (`"required"`: plus user, mount, pid and
 //!   network namespaces);
 //! * users: root (the test process) and `nobody` (through `setpriv`, with the bench
-//!   chowned to it).
+//!   chowned to it). Every combination applies to every attack: those that need a
+//!   capability only root has (`chown`, raw sockets, `mknod`, `reboot`…) cannot succeed
+//!   as `nobody` without a sandbox either, and run there to check that the sandbox
+//!   hands no such capability back (a user namespace would).
 //!
 //! An attack asserts effects (nothing written outside, the secret absent from what
 //! reached the model, the process gone, the signal not delivered, the syscall failing

@@ -3,7 +3,7 @@
 //! command's run or a crash of the runner.
 //!
 //! Commands may run in a pid namespace, so pids they print mean nothing to the test:
-//! processes are found by a unique argument (`sleep 987.<token>`) instead.
+//! processes are found by their unique argv (`sleep 987.<token>`) instead.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -130,16 +130,15 @@ pub fn setsid_env_i_survives_run(case: &Case) -> Result<Verdict> {
                 "env -i setsid sleep {first_arg} > /dev/null 2>&1 & \
                  (setsid nohup sleep {second_arg} > /dev/null 2>&1 &); \
                  for i in $(seq 100); do \
-                   grep -qsa '98[7]\\.{token}' /proc/[0-9]*/cmdline \
-                   && grep -qsa '98[6]\\.{token}' /proc/[0-9]*/cmdline && break; \
+                   grep -qsxz '98[7]\\.{token}' /proc/[0-9]*/cmdline \
+                   && grep -qsxz '98[6]\\.{token}' /proc/[0-9]*/cmdline && break; \
                    sleep 0.05; \
                  done; echo started"
             )),
             sh("(sleep 0.1; echo late) & wait; echo waited"),
         ],
     )?;
-    let mut left = survivors(&first_arg);
-    left.extend(survivors(&second_arg));
+    let left = surviving_sleepers(&[&first_arg, &second_arg]);
     let verdict = Verdict::escaped_if(!left.is_empty(), || {
         format!("processes {left:?} outlived the run (killed now)")
     });
@@ -166,12 +165,11 @@ pub fn descendants_survive_runner_sigkill(case: &Case) -> Result<Verdict> {
         ],
     )?;
     let started = wait_until("the command's processes", || {
-        !processes_with(&escaped_arg).is_empty() && !processes_with(&child_arg).is_empty()
+        !sleepers(&escaped_arg).is_empty() && !sleepers(&child_arg).is_empty()
     });
     spawned.signal(Signal::SIGKILL)?;
     let outcome = lab.outcome(spawned.finish()?, first);
-    let mut left = survivors(&escaped_arg);
-    left.extend(survivors(&child_arg));
+    let left = surviving_sleepers(&[&escaped_arg, &child_arg]);
     started.map_err(|err| anyhow::anyhow!("{err}\n{outcome}"))?;
     let verdict = Verdict::escaped_if(!left.is_empty(), || {
         format!("processes {left:?} outlived the killed runner (killed now)")

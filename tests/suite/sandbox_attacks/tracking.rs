@@ -10,7 +10,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// How long a process may take to disappear once it should be dead.
-pub const DEATH_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEATH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long the bench waits for something a command announces (a pid file, a request).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -56,28 +56,29 @@ pub fn process_state(pid: i32) -> Option<char> {
     stat[after + 1..].trim_start().chars().next()
 }
 
-/// Live (non-zombie) processes whose command line contains `needle`.
-pub fn processes_with(needle: &str) -> Vec<i32> {
+/// Live (non-zombie) `sleep <duration>` processes, by their exact argv (a shell whose
+/// script merely mentions the duration does not count).
+pub fn sleepers(duration: &str) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let wanted = format!("sleep\0{duration}\0");
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| String::from_utf8_lossy(&c).contains(needle))
-                .unwrap_or(false)
+                .is_ok_and(|argv| argv == wanted.as_bytes())
         })
         .filter(|pid| !matches!(process_state(*pid), None | Some('Z' | 'X')))
         .collect()
 }
 
-/// Wait until no process's command line contains `needle`; survivors after
-/// [`DEATH_TIMEOUT`] are SIGKILLed and returned.
-pub fn survivors(needle: &str) -> Vec<i32> {
+/// Wait until no `sleep <duration>` process is left for any of `durations`; those
+/// still alive after [`DEATH_TIMEOUT`] are SIGKILLed and returned.
+pub fn surviving_sleepers(durations: &[&str]) -> Vec<i32> {
     let deadline = Instant::now() + DEATH_TIMEOUT;
     loop {
-        let alive = processes_with(needle);
+        let alive: Vec<i32> = durations.iter().flat_map(|d| sleepers(d)).collect();
         if alive.is_empty() {
             return alive;
         }

@@ -10,8 +10,9 @@ use super::harness::Verdict;
 pub const PY: &str = "/usr/bin/python3";
 
 /// `/usr/bin/python3` running `code` after a prelude that defines `libc`, `NR` (syscall
-/// numbers of this machine) and `report(name, rc)`, which prints
-/// `<name> rc=<rc> errno=<E…>` (errno `0` on success).
+/// numbers of this machine), `sys_call(name, *args)`, `report(name, rc)`, which prints
+/// `<name> rc=<rc> errno=<E…>` (errno `0` on success), and `try_op(name, op)`, which
+/// prints the same line for a Python call that may raise `OSError`.
 pub fn python(code: &str) -> String {
     format!("{PY} - <<'PY'\n{PY_PRELUDE}{code}\nPY\n")
 }

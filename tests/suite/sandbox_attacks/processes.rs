@@ -77,10 +77,15 @@ pub fn stop_runner(case: &Case) -> Result<Verdict> {
     std::fs::write(&pid_file, runner.to_string())?;
     // Either the runner asks the model for the next step, or it is stopped.
     let mut stopped = false;
-    wait_until("the runner's next request or its stop", || {
+    let waited = wait_until("the runner's next request or its stop", || {
         stopped = process_state(runner) == Some('T');
         stopped || lab.env.requests().len() > first + 1
-    })?;
+    });
+    if let Err(err) = waited {
+        // Neither: do not leave a hung runner behind.
+        let _ = spawned.signal(Signal::SIGKILL);
+        return Err(err);
+    }
     if stopped {
         let _ = kill(Pid::from_raw(runner), Signal::SIGCONT);
     }

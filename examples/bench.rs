@@ -13,7 +13,9 @@
 //! | metric | how it is measured | target |
 //! |---|---|---|
 //! | one-message run | `codex exec --json "…"` answered by one message: spawn → process exit | ≤ 25 ms |
-//! | per tool step | a turn of 20 sequential `exec_command` `echo` steps (each its own model response) then a message, with `--sandbox danger-full-access` and with the read-only sandbox: (wall time − median one-message wall time) / 20 | ≤ 4 ms open, ≤ 6 ms sandboxed |
+//! | per tool step | a turn of 20 sequential `exec_command` `echo` steps (each its own model response) then a message, with `--sandbox danger-full-access`, and with the read-only sandbox under layer 1 alone (`-c sandbox.namespaces="off"`) and under layers 1+2 (`"required"`): (wall time − median one-message wall time) / 20; every sandboxed step must exit 0 | ≤ 4 ms open, ≤ 6 ms sandboxed |
+//! | helper `-- true` | `codex sandbox-exec --policy read-only <namespaces> -- true` run directly: spawn → exit, with the namespaces off and required (see [`helper_true_args`]) | (informational) |
+//! | namespace setup | per iteration, the `required` helper run − the `off` one: what creating the namespaces costs | (informational) |
 //! | first event | spawn → the first stdout line has been read | ≤ 8 ms |
 //! | first request | spawn → the mock has the head of the first `POST /v1/responses` (`RecordedRequest::received_at`) | ≤ 10 ms |
 //! | exit after last event | the `turn.completed` line has been read → process exit (`wait4` returns) | ≤ 3 ms |
@@ -132,12 +134,19 @@ fn main() -> Result<()> {
         }
     }
 
-    // 20 sequential tool steps (`echo`), unsandboxed and in the read-only sandbox.
+    // 20 sequential tool steps (`echo`), unsandboxed and in the read-only sandbox with
+    // layer 1 alone and with layers 1+2.
     let mut step_overhead = Vec::new();
-    for (label, sandbox) in [
-        ("steps-open", "danger-full-access"),
-        ("steps-sandboxed", "read-only"),
+    for (label, sandbox, namespaces) in [
+        ("steps-open", "danger-full-access", None),
+        ("steps-layer1", "read-only", Some("off")),
+        ("steps-layers12", "read-only", Some("required")),
     ] {
+        let layers = namespaces.map(|mode| format!("sandbox.namespaces=\"{mode}\""));
+        let mut args = vec!["--sandbox", sandbox];
+        if let Some(layers) = &layers {
+            args.extend(["-c", layers.as_str()]);
+        }
         let script: Vec<Reply> = (0..WARMUP + iters)
             .flat_map(|_| tool_steps_turn())
             .collect();
@@ -145,7 +154,8 @@ fn main() -> Result<()> {
         let bench = Bench::new(&codex, work.path(), label, &repo, &server)?;
         let mut per_step = Vec::new();
         for i in 0..WARMUP + iters {
-            let run = bench.run_with(&["--sandbox", sandbox])?;
+            let run = bench.run_with(&args)?;
+            ensure_steps_succeeded(&server, label)?;
             if i >= WARMUP {
                 per_step.push(ms(run.exit - run.start));
             }
@@ -158,6 +168,14 @@ fn main() -> Result<()> {
         step_overhead.push((sandbox, overhead));
     }
 
+    let helper = HelperFigures::measure(&codex, &repo, iters)?;
+    if !helper.namespaces_supported {
+        writeln!(
+            out,
+            "note: `codex sandbox-exec` has no `{HELPER_NAMESPACES_ARG}` option yet: \
+             the helper rows show its default (layer 1) only"
+        )?;
+    }
     let (big_wall, rss_big) = big_bench.run_big(&answer, iters)?;
     let (one_chunk_wall, _) = one_chunk_bench.run_big(&answer, iters)?;
     let baseline = percentile(&wall, 50.0);
@@ -178,11 +196,39 @@ fn main() -> Result<()> {
             4.0,
         ),
         Row::at_most(
-            "tool_step_overhead_sandboxed_ms",
-            "per tool step, sandboxed",
+            "tool_step_overhead_layer1_ms",
+            "per tool step, sandboxed, layer 1 alone",
             "ms",
             &step_overhead[1].1,
             6.0,
+        ),
+        Row::at_most(
+            "tool_step_overhead_sandboxed_ms",
+            "per tool step, sandboxed, layers 1+2",
+            "ms",
+            &step_overhead[2].1,
+            6.0,
+        ),
+        Row::at_most(
+            "helper_true_layer1_ms",
+            "helper `-- true`, layer 1 alone",
+            "ms",
+            &helper.layer1,
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            "helper_true_layers12_ms",
+            "  same, layers 1+2",
+            "ms",
+            &helper.layers12,
+            f64::INFINITY,
+        ),
+        Row::at_most(
+            "namespace_setup_ms",
+            "  namespace setup (difference)",
+            "ms",
+            &helper.setup,
+            f64::INFINITY,
         ),
         Row::at_most("first_event_ms", "first event", "ms", &first_event, 8.0),
         Row::at_most(
@@ -936,6 +982,105 @@ fn measure_resume(codex: &Path, work: &Path, repo: &Path, iters: usize) -> Resul
         figures.push(samples);
     }
     Ok(figures)
+}
+
+/// Fail unless the last turn on `server` got every one of its [`TOOL_STEPS`] commands
+/// back with exit code 0 (a sandbox that cannot start, e.g. `"required"` namespaces
+/// on a machine without them, fails the commands, not the run).
+fn ensure_steps_succeeded(server: &MockServer, label: &str) -> Result<()> {
+    let requests = server.response_requests();
+    let last = requests.last().context("no model request")?;
+    let succeeded = last
+        .input()
+        .iter()
+        .filter(|item| item["type"] == "function_call_output")
+        .filter(|item| {
+            item["output"]
+                .as_str()
+                .is_some_and(|o| o.contains("Process exited with code 0"))
+        })
+        .count();
+    if succeeded != TOOL_STEPS {
+        bail!("{label}: only {succeeded} of {TOOL_STEPS} commands exited 0");
+    }
+    Ok(())
+}
+
+/// The helper's option selecting the layers: `codex sandbox-exec
+/// <HELPER_NAMESPACES_ARG> off|required …`. The one place to adapt if the helper
+/// settles on another spelling.
+const HELPER_NAMESPACES_ARG: &str = "--namespaces";
+
+/// argv (after the binary) of the helper running `true` read-only, with `namespaces`
+/// (`None`: the helper's own default).
+fn helper_true_args(namespaces: Option<&str>) -> Vec<&str> {
+    let mut args = vec!["sandbox-exec", "--policy", "read-only"];
+    if let Some(mode) = namespaces {
+        args.extend([HELPER_NAMESPACES_ARG, mode]);
+    }
+    args.extend(["--", "true"]);
+    args
+}
+
+/// The helper scenario's samples (ms).
+struct HelperFigures {
+    /// Whether the helper knows [`HELPER_NAMESPACES_ARG`]; without it both series
+    /// measure its default and `setup` is empty.
+    namespaces_supported: bool,
+    layer1: Vec<f64>,
+    layers12: Vec<f64>,
+    /// Per iteration: the layers 1+2 run − the layer 1 run.
+    setup: Vec<f64>,
+}
+
+impl HelperFigures {
+    /// `codex sandbox-exec … -- true` spawn → exit, alternating the two modes.
+    fn measure(codex: &Path, repo: &Path, iters: usize) -> Result<HelperFigures> {
+        let help = Command::new(codex)
+            .args(["sandbox-exec", "--help"])
+            .output()
+            .context("cannot run `codex sandbox-exec --help`")?;
+        let namespaces_supported =
+            String::from_utf8_lossy(&help.stdout).contains(HELPER_NAMESPACES_ARG);
+        let time = |namespaces: Option<&str>| -> Result<f64> {
+            let args = helper_true_args(namespaces.filter(|_| namespaces_supported));
+            let start = Instant::now();
+            let output = Command::new(codex)
+                .args(&args)
+                .current_dir(repo)
+                .stdin(Stdio::null())
+                .output()
+                .context("cannot run the sandbox helper")?;
+            let elapsed = ms(start.elapsed());
+            if !output.status.success() {
+                bail!(
+                    "`codex {}` failed ({}): {}",
+                    args.join(" "),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            Ok(elapsed)
+        };
+        let mut figures = HelperFigures {
+            namespaces_supported,
+            layer1: Vec::new(),
+            layers12: Vec::new(),
+            setup: Vec::new(),
+        };
+        for i in 0..WARMUP + iters {
+            let layer1 = time(Some("off"))?;
+            let layers12 = time(Some("required"))?;
+            if i >= WARMUP {
+                figures.layer1.push(layer1);
+                if namespaces_supported {
+                    figures.layers12.push(layers12);
+                    figures.setup.push(layers12 - layer1);
+                }
+            }
+        }
+        Ok(figures)
+    }
 }
 
 /// Tool steps in the tool-step scenario.

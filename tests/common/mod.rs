@@ -9,6 +9,7 @@ mod json;
 mod process;
 mod rollouts;
 mod tools;
+mod users;
 
 use std::path::{Path, PathBuf};
 
@@ -17,9 +18,10 @@ use mock_responses::{MockServer, RecordedRequest, Reply};
 use tempfile::TempDir;
 
 pub use json::*;
-pub use process::{parse_jsonl, Exec, Run};
+pub use process::{parse_jsonl, Exec, Run, Spawned};
 pub use rollouts::*;
 pub use tools::*;
+pub use users::*;
 
 /// API key the child sees in `CODEX_API_KEY`.
 pub const TEST_API_KEY: &str = "sk-test";
@@ -131,7 +133,12 @@ stream_idle_timeout_ms = 60000
 
     /// `codex` (no subcommand) with a clean environment, run in the work dir.
     pub fn codex(&self) -> Exec {
-        Exec::new(&self.home, &self.codex_home, &self.work)
+        self.codex_via(&[])
+    }
+
+    /// Like [`TestEnv::codex`], but started through `wrapper` (see [`RunAs::wrapper`]).
+    pub fn codex_via(&self, wrapper: &[&str]) -> Exec {
+        Exec::new(wrapper, &self.home, &self.codex_home, &self.work)
     }
 
     /// The `POST …/responses` requests received so far.

@@ -30,9 +30,19 @@ pub struct Exec {
 }
 
 impl Exec {
-    /// `codex` with only `PATH`, `HOME`, `CODEX_HOME` and `CODEX_API_KEY` set.
-    pub(super) fn new(home: &Path, codex_home: &Path, work: &Path) -> Exec {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex"));
+    /// `codex` with only `PATH`, `HOME`, `CODEX_HOME` and `CODEX_API_KEY` set, run
+    /// through `wrapper` (a program and its arguments, e.g. `setpriv …`; none when empty),
+    /// which must `exec` it so that the child's pid stays codex's.
+    pub(super) fn new(wrapper: &[&str], home: &Path, codex_home: &Path, work: &Path) -> Exec {
+        let codex = env!("CARGO_BIN_EXE_codex");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(codex);
+                cmd
+            }
+            None => Command::new(codex),
+        };
         cmd.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);

@@ -18,6 +18,7 @@ mod retries;
 mod rollout_records;
 mod sandbox;
 mod scripts;
+mod sandbox_attacks;
 mod session_names;
 mod sessions;
 mod shell_tools;

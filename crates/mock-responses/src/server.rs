@@ -186,6 +186,12 @@ impl MockServer {
             .collect()
     }
 
+    /// Appends `replies` to the script of the running server (for scripts that name
+    /// paths only known once the server, and what it is configured into, exist).
+    pub fn push_replies(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.lock().replies.extend(replies);
+    }
+
     /// How many scripted replies have not been served yet (the fallback is not counted).
     pub fn pending_replies(&self) -> usize {
         self.shared.lock().replies.len()

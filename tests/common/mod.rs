@@ -134,6 +134,12 @@ stream_idle_timeout_ms = 60000
         Exec::new(&self.home, &self.codex_home, &self.work)
     }
 
+    /// `codex` run through `wrapper` (e.g. `setpriv --reuid=65534 ... --`), with the
+    /// same clean environment as [`TestEnv::codex`].
+    pub fn codex_via(&self, wrapper: &[&std::ffi::OsStr]) -> Exec {
+        Exec::wrapped(wrapper, &self.home, &self.codex_home, &self.work)
+    }
+
     /// The `POST …/responses` requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.server.response_requests()

@@ -30,7 +30,21 @@ pub struct Exec {
 impl Exec {
     /// `codex` with only `PATH`, `HOME`, `CODEX_HOME` and `CODEX_API_KEY` set.
     pub(super) fn new(home: &Path, codex_home: &Path, work: &Path) -> Exec {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex"));
+        Exec::wrapped(&[], home, codex_home, work)
+    }
+
+    /// Like [`Exec::new`], but run through `wrapper` (a program and its arguments,
+    /// given the `codex` path and its arguments last, e.g. `setpriv ... --`).
+    pub(super) fn wrapped(wrapper: &[&OsStr], home: &Path, codex_home: &Path, work: &Path) -> Exec {
+        let codex = OsStr::new(env!("CARGO_BIN_EXE_codex"));
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(codex);
+                cmd
+            }
+            None => Command::new(codex),
+        };
         cmd.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);

@@ -473,7 +473,11 @@ fn killing_the_helper_kills_the_namespace() -> Result<()> {
         .context("no stdout")?
         .read_exact(&mut started)?;
     ensure!(&started == b"started\n");
-    ensure!(sleepers(&marker)? == 1, "the sleep is not running");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sleepers(&marker)? == 0 {
+        ensure!(Instant::now() < deadline, "the sleep never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill()?;
     child.wait()?;
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -50,7 +50,12 @@
 //!   starts outlives it, even across tool calls. Processes inside may run as pid 1 and
 //!   ignore signals sent from inside the namespace.
 //! * Where the kernel refuses a fresh `/proc` (a container that masks `/proc` paths)
-//!   the old one stays: other processes are listed but still cannot be signalled.
+//!   the old one stays: other processes are listed but still cannot be signalled, and
+//!   `/proc/<pid>/root` of a process of the same user outside the sandbox leads to the
+//!   unprotected view of the filesystem (the writable roots' `.git` included).
+//! * Device nodes are writable where their permissions allow, whatever the mount
+//!   (that is how `/dev/null` and the terminal keep working); Landlock (layer 1) is
+//!   what keeps the command from writing other devices.
 //! * As an unprivileged user, files of other users appear owned by `nobody` inside.
 //!
 //! With layer 1 alone (`off`, or `auto` where namespaces cannot be created):

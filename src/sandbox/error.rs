@@ -104,7 +104,7 @@ pub enum SandboxError {
     },
 
     /// Layer 2: the first process of the sandbox's pid namespace could not be started.
-    #[error("cannot start the sandbox's pid namespace: {0}")]
+    #[error("cannot start the sandbox's pid namespace: {0}; set `[sandbox] namespaces = \"off\"` to run with Landlock and seccomp alone")]
     PidNamespace(#[source] std::io::Error),
 
     /// `execvp` of the command failed after the sandbox was applied.

@@ -71,6 +71,8 @@ pub fn main(args: ExecArgs) -> ExitStatus {
                 "the sandbox cannot be enforced on this system ({err}); every command will fail \
                  unless you choose `--sandbox danger-full-access`"
             ));
+        } else if config.sandbox_namespaces == crate::sandbox::Namespaces::Auto {
+            probe_namespaces(&mut config);
         }
     }
     // Captured while single-threaded, like `local_date` below.
@@ -137,6 +139,30 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         reporter.line(TERMINATED_MESSAGE);
     }
     status
+}
+
+/// `[sandbox] namespaces = "auto"`: find out once whether layer 2 works here. When it
+/// does not, commands run with layer 1 alone (no helper retries it per command) and the
+/// run gets one warning naming what is then not enforced.
+fn probe_namespaces(config: &mut Config) {
+    let Err(reason) = crate::sandbox::probe_namespaces(&config.sandbox) else {
+        return;
+    };
+    config.sandbox_namespaces = crate::sandbox::Namespaces::Off;
+    let mut open = Vec::new();
+    if matches!(
+        config.sandbox,
+        crate::sandbox::SandboxPolicy::WorkspaceWrite { .. }
+    ) {
+        open.push(".git/.codex/.agents stay writable inside writable roots");
+    }
+    open.push("$CODEX_HOME/auth.json stays readable");
+    open.push("other processes stay visible");
+    config.warnings.push(format!(
+        "sandbox: namespaces are unavailable ({reason}); running with Landlock and seccomp \
+         only: {}",
+        open.join(", ")
+    ));
 }
 
 /// Options of the front end that are not agent configuration.

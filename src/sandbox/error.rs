@@ -83,6 +83,30 @@ pub enum SandboxError {
         path: PathBuf,
     },
 
+    /// Layer 2: the namespaces could not be created (`[sandbox] namespaces =
+    /// "required"`, or a failure after the process had already changed).
+    #[error("cannot create the sandbox namespaces: {reason}; allow user namespaces (e.g. `sysctl user.max_user_namespaces`, or a container that permits `unshare`), or set `[sandbox] namespaces = \"off\"` to run with Landlock and seccomp alone")]
+    NamespacesUnavailable {
+        /// The step that failed and what the kernel reported.
+        reason: String,
+    },
+
+    /// Layer 2: one mount of the sandbox's view of the filesystem could not be made.
+    #[error("cannot {action} `{}` in the sandbox mount namespace: {source}; set `[sandbox] namespaces = \"off\"` to run with Landlock and seccomp alone", path.display())]
+    Mount {
+        /// What was being done: `bind`, `make read-only`, `hide`, `inspect`.
+        action: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// What the kernel reported.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Layer 2: the first process of the sandbox's pid namespace could not be started.
+    #[error("cannot start the sandbox's pid namespace: {0}; set `[sandbox] namespaces = \"off\"` to run with Landlock and seccomp alone")]
+    PidNamespace(#[source] std::io::Error),
+
     /// `execvp` of the command failed after the sandbox was applied.
     #[error("cannot execute `{}`: {source}", program.display())]
     Exec {

@@ -66,6 +66,13 @@ fn sandbox_and_exec(args: SandboxExecArgs) -> Result<Infallible, SandboxError> {
         };
         // The roots as they were when the run started, or no command at all.
         let _root_fds = roots::verify(&pins)?;
+        #[cfg(target_os = "linux")]
+        super::namespaces::enter(&super::namespaces::Layer2Request {
+            mode: args.namespaces,
+            policy: &policy,
+            roots: &pins,
+            codex_home: args.codex_home.as_deref(),
+        })?;
         let roots: Vec<PathBuf> = pins.into_iter().map(|pin| pin.path).collect();
         apply(&policy, &roots)?;
     }

@@ -8,17 +8,30 @@
 //! # Linux enforcement
 //!
 //! [`wrap_command`] turns `argv` into
-//! `codex sandbox-exec --cwd <cwd> --policy <json> -- argv...`. The helper, a fresh
-//! single-threaded process with no runtime, then:
-//! 1. sets `no_new_privs`;
-//! 2. installs a seccomp filter: `ptrace` and io_uring always fail with `EPERM`; without
+//! `codex sandbox-exec --cwd <cwd> --policy <json> --roots <pins> --namespaces <mode>
+//! --codex-home <dir> -- argv...`. The helper, a fresh single-threaded process with no
+//! runtime, then:
+//! 1. checks that every pinned writable root is still the directory it was at run
+//!    start (`roots.rs`);
+//! 2. layer 2, unless `[sandbox] namespaces = "off"` (`namespaces.rs`): new mount, pid
+//!    and (without network access) network namespaces, plus a user namespace mapping
+//!    only its own ids when it lacks `CAP_SYS_ADMIN`. The whole filesystem is mounted
+//!    read-only except the writable roots; inside each root `.git`, `.codex` and
+//!    `.agents` are re-bound read-only; `$CODEX_HOME` is read-only and its credential
+//!    files read as empty; the command is pid 1 of its own pid namespace with a fresh
+//!    `/proc`, and dies with the helper; without network only `lo` exists. `auto` (the
+//!    default) uses them where they can be created: the runner probes once per run and,
+//!    when they cannot, warns once and runs layer 1 alone; `required` fails the command
+//!    instead;
+//! 3. layer 1: sets `no_new_privs`;
+//! 4. installs a seccomp filter: `ptrace` and io_uring always fail with `EPERM`; without
 //!    network access so do all socket syscalls except `AF_UNIX` `socket`/`socketpair`
 //!    (`seccomp.rs`);
-//! 3. applies Landlock (ABI v5, best effort): read everywhere, write only beneath the
+//! 5. applies Landlock (ABI v5, best effort): read everywhere, write only beneath the
 //!    writable roots, to `/dev/null` and to its own terminal; without network access,
 //!    TCP bind/connect are denied too where the kernel has ABI v4 (`landlock.rs`). A
 //!    kernel that enforces none of it makes the helper fail closed;
-//! 4. `execvp`s the command.
+//! 6. `execvp`s the command.
 //!
 //! # Patches
 //!
@@ -31,15 +44,42 @@
 //!
 //! # What is not enforced
 //!
+//! With layer 2 (namespaces available):
+//! * Protected entries that do not exist when the command starts (`.git` of a directory
+//!   that is no repository yet, a new `.codex`) can be created; nested repositories
+//!   and submodule `.git` entries below the root's top level stay writable (a
+//!   submodule's git directory under the top-level `.git` is protected with it).
+//! * Reads outside `$CODEX_HOME`'s credential files: everything else stays readable.
+//! * A command running as root with `CAP_SYS_ADMIN` (no user namespace is created for
+//!   it) could unmount the protections; layer 1's capability drop is what prevents it.
+//! * Background processes die with the command (pid 1 of its namespace): nothing it
+//!   starts outlives it, even across tool calls. Processes inside may run as pid 1 and
+//!   ignore signals sent from inside the namespace.
+//! * Where the kernel refuses a fresh `/proc` (a container that masks `/proc` paths)
+//!   the old one stays: other processes are listed but still cannot be signalled, and
+//!   `/proc/<pid>/root` of a process of the same user outside the sandbox leads to the
+//!   unprotected view of the filesystem (the writable roots' `.git` included).
+//! * Device nodes are writable where their permissions allow, whatever the mount
+//!   (that is how `/dev/null` and the terminal keep working); Landlock (layer 1) is
+//!   what keeps the command from writing other devices.
+//! * As an unprivileged user, files of other users appear owned by `nobody` inside.
+//!
+//! With layer 1 alone (`off`, or `auto` where namespaces cannot be created):
 //! * Read-only sub-paths inside writable roots (`.git`, `.codex`, `.agents` of SPEC
-//!   §12.1) for commands: Landlock rules only ever grant, beneath a whole hierarchy, so
-//!   a writable root cannot have read-only holes. `.git` stays writable to commands, as
-//!   in classic Codex. Patches, which the runner applies itself, never write there.
-//! * Reads: the sandbox limits writes and network, never what can be read.
+//!   §12.1): Landlock rules only ever grant, beneath a whole hierarchy, so a writable
+//!   root cannot have read-only holes. `.git` stays writable to commands, as in classic
+//!   Codex, and so does `$CODEX_HOME` when it lies in a writable root. Patches, which
+//!   the runner applies itself, never write there.
+//! * Reads: the sandbox limits writes and network, never what can be read
+//!   (`$CODEX_HOME/auth.json` included).
+//! * Processes: other processes of the same user stay visible in `/proc`.
+//! * Metadata of existing files: Landlock does not cover `chmod`, `chown`, `utimes`
+//!   (so `touch` on an existing file succeeds) or extended attributes anywhere. Layer 2
+//!   covers them outside the roots (read-only mounts).
+//!
+//! In both:
 //! * Writable roots that do not exist when the command starts stay read-only, and the
 //!   roots are resolved by the helper (`$TMPDIR` is the command's own).
-//! * Metadata of existing files: Landlock does not cover `chmod`, `chown`, `utimes`
-//!   (so `touch` on an existing file succeeds) or extended attributes anywhere.
 //! * Outside the roots only `/dev/null` and the terminal the helper's stdio is
 //!   attached to (a pty from the spawner) are writable; `/dev/tty`, `/dev/shm` and
 //!   `/proc/self/*` are not, and device `ioctl`s on other files the command opens
@@ -55,6 +95,8 @@ mod error;
 mod helper;
 #[cfg(target_os = "linux")]
 mod landlock;
+#[cfg(target_os = "linux")]
+mod namespaces;
 mod policy;
 mod roots;
 #[cfg(target_os = "linux")]
@@ -101,6 +143,7 @@ pub struct SandboxSpec {
 
 impl SandboxSpec {
     /// A spec whose roots are pinned now (tests; the runner pins once per run).
+    #[cfg(test)]
     pub fn pinned_now(
         policy: SandboxPolicy,
         cwd: &Path,
@@ -184,6 +227,21 @@ pub fn probe() -> Result<(), SandboxError> {
     #[cfg(not(target_os = "linux"))]
     {
         Err(SandboxError::UnsupportedPlatform)
+    }
+}
+
+/// Check, once per run, that layer 2 (the namespaces) can wrap commands under `policy`
+/// here: a throwaway child tries to create them. Restricts nothing. The error is the
+/// reason, for the run's warning.
+pub fn probe_namespaces(policy: &SandboxPolicy) -> Result<(), String> {
+    #[cfg(target_os = "linux")]
+    {
+        namespaces::probe(policy)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = policy;
+        Err("namespaces exist only on linux".to_string())
     }
 }
 

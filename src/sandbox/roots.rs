@@ -74,11 +74,6 @@ impl PinnedRoots {
         PinnedRoots { roots }
     }
 
-    /// The pinned roots.
-    pub fn iter(&self) -> impl Iterator<Item = &PinnedRoot> {
-        self.roots.iter()
-    }
-
     /// The identities, for the helper.
     pub fn pins(&self) -> Vec<RootPin> {
         self.roots.iter().map(|root| root.pin.clone()).collect()

@@ -104,16 +104,23 @@ enum Bounded {
 }
 
 /// Run `command` in its own process group with null stdin and captured
-/// output; after `timeout` the whole group is killed.
+/// output; after `timeout` the whole group is killed. Being in its own group,
+/// the command does not get the terminal's Ctrl-C: it is killed instead when
+/// this process dies (parent-death signal).
 fn run_bounded(mut command: Command, timeout: Duration) -> Result<Output, Bounded> {
     let deadline = Instant::now() + timeout;
-    let mut child = command
+    let parent = std::process::id();
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(Bounded::Spawn)?;
+        .process_group(0);
+    // SAFETY: the closure runs between fork and exec and only makes
+    // async-signal-safe system calls on no memory of ours.
+    unsafe {
+        command.pre_exec(move || die_with_parent(parent));
+    }
+    let mut child = command.spawn().map_err(Bounded::Spawn)?;
     let pid = child.id();
     let stdout = child.stdout.take().map(drain);
     let stderr = child.stderr.take().map(drain);
@@ -145,6 +152,25 @@ fn run_bounded(mut command: Command, timeout: Duration) -> Result<Output, Bounde
         stdout,
         stderr,
     })
+}
+
+/// In the child: SIGKILL when `parent` goes away (Linux; nothing elsewhere).
+fn die_with_parent(parent: u32) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on no memory of ours; async-signal-safe.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+        }
+    }
+    let _ = parent;
+    Ok(())
 }
 
 /// Read `reader` to its end on a thread, keeping the first [`MAX_OUTPUT_BYTES`].

@@ -358,7 +358,14 @@ pub struct ReviewArgs {
     pub commit: Option<String>,
 
     /// Title shown for a commit review.
-    #[arg(long = "title", value_name = "TITLE", requires = "commit")]
+    // clap skips `requires` when a flag that conflicts with `--commit` is
+    // present, so the other targets are excluded explicitly.
+    #[arg(
+        long = "title",
+        value_name = "TITLE",
+        requires = "commit",
+        conflicts_with_all = ["uncommitted", "base"]
+    )]
     pub title: Option<String>,
 
     /// Custom review instructions (`-` reads stdin).

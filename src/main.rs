@@ -8,6 +8,7 @@ mod config;
 mod exec;
 mod exit;
 mod logging;
+mod review;
 mod runner;
 mod sandbox;
 mod session;

@@ -16,6 +16,8 @@ use crate::cli::SandboxModeArg;
 #[derive(Debug, Default, Deserialize)]
 pub struct ConfigToml {
     pub model: Option<String>,
+    /// Model of `codex exec review` (the session model when unset).
+    pub review_model: Option<String>,
     pub model_provider: Option<String>,
     #[serde(default)]
     pub model_providers: BTreeMap<String, ModelProviderToml>,

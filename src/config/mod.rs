@@ -79,6 +79,8 @@ pub struct Config {
     pub cwd: PathBuf,
     /// Model slug sent in every request.
     pub model: String,
+    /// `review_model`: the model of `codex exec review`, if configured.
+    pub review_model: Option<String>,
     /// Where requests go.
     pub provider: ProviderConfig,
     /// How requests authenticate.
@@ -321,6 +323,7 @@ impl Config {
             codex_home,
             cwd,
             model,
+            review_model: toml_cfg.review_model.clone(),
             provider,
             credential,
             sandbox,

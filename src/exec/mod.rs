@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{ColorArg, ExecArgs, ExecCommand};
 use crate::config::Config;
 use crate::exit::ExitStatus;
+use crate::review::{ReviewEvents, ReviewRequest, ReviewTarget};
 use crate::runner::events::{ItemDetails, MessageText, ThreadError, ThreadEvent};
 use crate::runner::model::ModelClient;
 use crate::runner::tools::mcp::McpConnections;
@@ -49,13 +50,10 @@ pub fn main(args: ExecArgs) -> ExitStatus {
     if args.full_auto {
         reporter.warning("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
     }
-    let resume = match &args.command {
-        Some(ExecCommand::Resume(resume)) => Some(resume),
-        Some(ExecCommand::Review(_)) => {
-            reporter.fatal("Error: `codex exec review` is not supported yet by this runner");
-            return ExitStatus::Failure;
-        }
-        None => None,
+    let (resume, review) = match &args.command {
+        Some(ExecCommand::Resume(resume)) => (Some(resume), None),
+        Some(ExecCommand::Review(review)) => (None, Some(review)),
+        None => (None, None),
     };
     let mut config = match Config::resolve(&args) {
         Ok(config) => config,
@@ -64,6 +62,9 @@ pub fn main(args: ExecArgs) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
+    if review.is_some() {
+        crate::review::configure(&mut config, &args);
+    }
     if config.sandbox != crate::sandbox::SandboxPolicy::DangerFullAccess {
         // Fail closed, but per command: the run itself may need no command at all.
         if let Err(err) = crate::sandbox::probe() {
@@ -84,13 +85,29 @@ pub fn main(args: ExecArgs) -> ExitStatus {
             return ExitStatus::Failure;
         }
     };
-    let prompt_arg = match resume {
-        Some(resume) => session::prompt_arg(resume, args.prompt.as_deref()),
-        None => args.prompt.as_deref(),
+    let prompt_arg = match (resume, review) {
+        (Some(resume), _) => session::prompt_arg(resume, args.prompt.as_deref()),
+        // A review's own positional holds its custom instructions (SPEC §1.4).
+        (None, Some(review)) => review.prompt.as_deref(),
+        (None, None) => args.prompt.as_deref(),
     };
-    let prompt = match prompt::resolve(prompt_arg, args.stdin, &reporter) {
+    let prompt = match (review, prompt_arg) {
+        // A review without instructions has a target flag instead (or fails
+        // below): stdin is not read.
+        (Some(_), None) => Ok(None),
+        (_, arg) => prompt::resolve(arg, args.stdin, &reporter).map(Some),
+    };
+    let prompt = match prompt {
         Ok(prompt) => prompt,
         Err(err) => {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
+    };
+    let review_target = match review.map(|r| ReviewTarget::new(r, prompt.as_deref())) {
+        None => None,
+        Some(Ok(target)) => Some(target),
+        Some(Err(err)) => {
             reporter.fatal(&err.to_string());
             return ExitStatus::Failure;
         }
@@ -109,6 +126,17 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         reporter.fatal(GIT_CHECK_MESSAGE);
         return ExitStatus::Failure;
     }
+    // What is sent, and what the transcript shows as the `user` block.
+    let (prompt, shown_prompt) = match &review_target {
+        Some(target) => match target.request(&config.cwd) {
+            Ok(ReviewRequest { prompt, hint }) => (prompt, Some(hint)),
+            Err(err) => {
+                reporter.fatal(&err.to_string());
+                return ExitStatus::Failure;
+            }
+        },
+        None => (prompt.unwrap_or_default(), None),
+    };
     // Computed before the runtime starts: the local offset is only knowable
     // while the process is single-threaded.
     let local_date = local_date();
@@ -130,6 +158,7 @@ pub fn main(args: ExecArgs) -> ExitStatus {
         spinner: !args.json
             && std::io::stderr().is_terminal()
             && std::env::var_os("RUST_LOG").is_none(),
+        shown_prompt,
     };
     let status =
         runtime.block_on(front.run(Arc::new(config), prompt, images, local_date, thread_session));
@@ -171,6 +200,9 @@ struct FrontEnd {
     output_last_message: Option<std::path::PathBuf>,
     reporter: Reporter,
     spinner: bool,
+    /// A review's hint, shown (and passed to `notify`) instead of the prompt;
+    /// its notifications go through [`ReviewEvents`].
+    shown_prompt: Option<String>,
 }
 
 /// How the turn ended, as seen by the front end.
@@ -265,12 +297,14 @@ impl FrontEnd {
                 return ExitStatus::Failure;
             }
         };
+        let mut review_events = self.shown_prompt.is_some().then(ReviewEvents::new);
+        let shown_prompt = self.shown_prompt.clone().unwrap_or_else(|| prompt.clone());
         let mut renderer = if self.json {
             Renderer::Jsonl(JsonlRenderer::new(StdoutSink::new()))
         } else {
             Renderer::Human(HumanRenderer::new(
                 &config,
-                prompt.clone(),
+                shown_prompt.clone(),
                 self.reporter,
                 self.spinner,
                 mcp_summary,
@@ -295,7 +329,7 @@ impl FrontEnd {
         tokio::pin!(grace);
         let outcome = loop {
             tokio::select! {
-                event = thread.next_event() => {
+                event = next_event(&mut thread, review_events.as_mut()) => {
                     let Some(event) = event else {
                         break Outcome::Failed;
                     };
@@ -376,7 +410,7 @@ impl FrontEnd {
                         argv,
                         &thread_id,
                         &config.cwd,
-                        &prompt,
+                        &shown_prompt,
                         last_message.as_deref(),
                     )
                     .await;
@@ -426,6 +460,17 @@ impl FrontEnd {
                 path.display()
             ));
         }
+    }
+}
+
+/// The thread's next notification, through the review filter for a review.
+async fn next_event(
+    thread: &mut AgentThread,
+    review: Option<&mut ReviewEvents>,
+) -> Option<ThreadEvent> {
+    match review {
+        Some(review) => review.next(thread).await,
+        None => thread.next_event().await,
     }
 }
 

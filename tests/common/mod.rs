@@ -5,6 +5,7 @@
 //! Everything is set on the child process only; the test process's environment is
 //! never mutated. The only network peer is the mock server on 127.0.0.1.
 
+mod git;
 mod json;
 mod process;
 mod rollouts;
@@ -17,6 +18,7 @@ use anyhow::{Context, Result};
 use mock_responses::{MockServer, RecordedRequest, Reply};
 use tempfile::TempDir;
 
+pub use git::GitRepo;
 pub use json::*;
 pub use process::{parse_jsonl, Exec, Run, Spawned};
 pub use rollouts::*;

@@ -16,16 +16,6 @@ fn usage_error(env: &TestEnv, args: &[&str]) -> anyhow::Result<String> {
     Ok(run.stderr)
 }
 
-/// Run and expect the "not supported yet" startup failure (exit 1, no request).
-fn not_supported(env: &TestEnv, args: &[&str]) -> anyhow::Result<()> {
-    let run = env.exec().args(args).run()?;
-    anyhow::ensure!(run.code() == Some(1), "{run}");
-    anyhow::ensure!(run.stdout.is_empty(), "{run}");
-    anyhow::ensure!(run.stderr.contains("not supported yet"), "{run}");
-    anyhow::ensure!(env.requests().is_empty(), "{run}");
-    Ok(())
-}
-
 /// An unknown flag is a clap usage error with exit code 2.
 #[test]
 fn unknown_flag_is_a_usage_error() -> anyhow::Result<()> {
@@ -248,13 +238,6 @@ fn enable_flag_sets_a_feature() -> anyhow::Result<()> {
     let tools = tools.as_array().cloned().unwrap_or_default();
     assert!(tools.contains(&json!({"type": "web_search"})), "{tools:?}");
     Ok(())
-}
-
-/// `codex exec review` is not supported yet (exit 1).
-#[test]
-fn review_is_not_supported_yet() -> anyhow::Result<()> {
-    let env = TestEnv::new(vec![message_reply("ok")])?;
-    not_supported(&env, &["--json", "review", "--uncommitted"])
 }
 
 /// `-i` attaches images as `input_image` data URLs before the prompt text; the

@@ -15,6 +15,7 @@ mod parallel_calls;
 mod prompt_sources;
 mod request_shape;
 mod retries;
+mod review;
 mod rollout_records;
 mod sandbox;
 mod sandbox_attacks;

@@ -134,10 +134,38 @@ stream_idle_timeout_ms = 60000
         Exec::new(&self.home, &self.codex_home, &self.work)
     }
 
+    /// `codex` run as the unprivileged user `nobody` (65534), which is given the
+    /// whole temp root first. The test process must be root.
+    pub fn codex_as_nobody(&self) -> Result<Exec> {
+        chown_tree(&self.root, NOBODY_ID)?;
+        Ok(Exec::new_as(
+            NOBODY_ID,
+            NOBODY_ID,
+            &self.home,
+            &self.codex_home,
+            &self.work,
+        ))
+    }
+
     /// The `POST …/responses` requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.server.response_requests()
     }
+}
+
+/// Uid and gid of `nobody`.
+pub const NOBODY_ID: u32 = 65534;
+
+/// `chown -R uid:uid path` without following symlinks.
+fn chown_tree(path: &Path, uid: u32) -> Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid))
+        .with_context(|| format!("chown {}", path.display()))?;
+    if path.symlink_metadata()?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid)?;
+        }
+    }
+    Ok(())
 }
 
 /// Path of a file under `tests/fixtures/`.

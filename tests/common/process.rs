@@ -30,7 +30,26 @@ pub struct Exec {
 impl Exec {
     /// `codex` with only `PATH`, `HOME`, `CODEX_HOME` and `CODEX_API_KEY` set.
     pub(super) fn new(home: &Path, codex_home: &Path, work: &Path) -> Exec {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_codex"));
+        Exec::with_command(
+            Command::new(env!("CARGO_BIN_EXE_codex")),
+            home,
+            codex_home,
+            work,
+        )
+    }
+
+    /// Like [`Exec::new`], but `codex` runs as `uid`:`gid` with no supplementary
+    /// groups (`setpriv` replaces itself with it, so the pid is codex's).
+    pub(super) fn new_as(uid: u32, gid: u32, home: &Path, codex_home: &Path, work: &Path) -> Exec {
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={uid}"))
+            .arg(format!("--regid={gid}"))
+            .args(["--clear-groups", "--"])
+            .arg(env!("CARGO_BIN_EXE_codex"));
+        Exec::with_command(cmd, home, codex_home, work)
+    }
+
+    fn with_command(mut cmd: Command, home: &Path, codex_home: &Path, work: &Path) -> Exec {
         cmd.env_clear();
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);

@@ -651,3 +651,86 @@ fn everyday_commands_still_work() -> Result<()> {
     }
     Ok(())
 }
+
+/// A `shell` command past its timeout takes its whole tree with it at once, the
+/// `setsid` escapee included: the next command no longer sees it.
+#[test]
+fn timeout_kills_the_whole_tree() -> Result<()> {
+    let seconds = format!("300.{}", unique());
+    let first = format!("(env -i setsid sleep {seconds} &); echo waiting; sleep 30");
+    let probe = format!("pgrep -fx 'sleep {seconds}' || echo gone");
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[(
+                "call_1",
+                "shell",
+                json!({"command": ["bash", "-c", first], "timeout_ms": 1000}),
+            )],
+        ),
+        calls_reply(
+            "resp_2",
+            &[("call_2", "shell", json!({"command": ["bash", "-c", probe]}))],
+        ),
+        done_reply("resp_3"),
+    ])?;
+    let run = env
+        .codex()
+        .args(["exec", "--json", "-m", "gpt-4.1"])
+        .args(Mode::ReadOnly.args())
+        .arg("go")
+        .run()?;
+    ensure_gone(&["sleep", &seconds], "after the run")?;
+    ensure!(run.code() == Some(0), "{run}");
+    let timed_out: Value = serde_json::from_str(&call_output(&env.requests()[1], "call_1")?)?;
+    ensure!(timed_out["metadata"]["exit_code"] == 124, "{timed_out}");
+    let second: Value = serde_json::from_str(&call_output(&env.requests()[2], "call_2")?)?;
+    ensure!(second["output"] == "gone\n", "{second}");
+    Ok(())
+}
+
+/// A session still running when the run ends: its `setsid` escapee dies with it.
+#[test]
+fn running_session_escapee_dies_at_run_end() -> Result<()> {
+    for mode in [Mode::ReadOnly, Mode::FullAccess] {
+        let seconds = format!("300.{}", unique());
+        let script = format!("(env -i setsid sleep {seconds} &); echo started; sleep 60");
+        let env = env_with_command(json!({"cmd": script, "yield_time_ms": 1000}))?;
+        let run = exec(&env, mode, User::Own)?.run()?;
+        ensure_gone(&["sleep", &seconds], "after the run")?;
+        ensure!(run.code() == Some(0), "{mode:?}: {run}");
+    }
+    Ok(())
+}
+
+/// `^C` typed into a pty session reaches the command, which may handle it: the
+/// supervisor does not die first, so the command's own exit code comes back.
+#[test]
+fn terminal_interrupt_reaches_the_command() -> Result<()> {
+    let script = "trap 'echo trapped; exit 3' INT; echo ready; while true; do sleep 0.1; done";
+    let env = TestEnv::new(vec![
+        calls_reply(
+            "resp_1",
+            &[(
+                "call_1",
+                "exec_command",
+                json!({"cmd": script, "tty": true, "yield_time_ms": 1000}),
+            )],
+        ),
+        calls_reply(
+            "resp_2",
+            &[(
+                "call_2",
+                "write_stdin",
+                json!({"session_id": 1000, "chars": "\u{3}", "yield_time_ms": 5000}),
+            )],
+        ),
+        done_reply("resp_3"),
+    ])?;
+    let outcome = finish(exec(&env, Mode::ReadOnly, User::Own)?.run()?)?;
+    let reply = call_output(&env.requests()[2], "call_2")?;
+    ensure!(reply.contains("Process exited with code 3\n"), "{reply}");
+    ensure!(reply.contains("trapped"), "{reply}");
+    ensure!(outcome.exit_code == json!(3), "{}", outcome.run);
+    Ok(())
+}

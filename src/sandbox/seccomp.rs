@@ -13,7 +13,8 @@
 //!   and the new mount API), and `clone` with any `CLONE_NEW*` flag: a user
 //!   namespace would give the command a fresh set of capabilities and a mount
 //!   namespace a way around the filesystem rules. `clone3` answers `ENOSYS` (its flags
-//!   sit behind a pointer seccomp cannot read), so libc falls back to `clone`.
+//!   sit behind a pointer seccomp cannot read), so libc falls back to `clone`; so do
+//!   x32 syscalls on x86_64 (see [`enosys_guard`]).
 //!
 //! Without network access also every socket call except `AF_UNIX` `socket` /
 //! `socketpair` of type `SOCK_STREAM` or `SOCK_SEQPACKET` (and `recvfrom` / `sendmsg`
@@ -112,8 +113,8 @@ const ALLOWED_SOCKET_TYPES: [libc::c_int; 2] = [libc::SOCK_STREAM, libc::SOCK_SE
 /// The errno a denied syscall returns.
 const DENIED_ERRNO: u32 = libc::EPERM as u32;
 
-/// Build the filters for this CPU: the main one, the `clone3` one (a different errno)
-/// and, on x86_64, a guard for the x32 syscall ABI.
+/// Build the filters for this CPU: the main one (compiled by `seccompiler`, every
+/// denial `EPERM`) and the `ENOSYS` guard (`clone3`, and x32 syscalls on x86_64).
 pub(crate) fn build(restrict_network: bool) -> Result<Vec<BpfProgram>, SandboxError> {
     let arch = target_arch()?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALWAYS_DENIED_SYSCALLS
@@ -126,17 +127,17 @@ pub(crate) fn build(restrict_network: bool) -> Result<Vec<BpfProgram>, SandboxEr
         let unix_only = unix_stream_only_rules()?;
         rules.extend(UNIX_ONLY_SYSCALLS.iter().map(|&nr| (nr, unix_only.clone())));
     }
-    let main = compile(rules, DENIED_ERRNO, arch)?;
-    let clone3 = compile(
-        BTreeMap::from([(libc::SYS_clone3, Vec::new())]),
-        libc::ENOSYS as u32,
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(DENIED_ERRNO),
         arch,
-    )?;
-    let mut programs = vec![main, clone3];
-    if arch == TargetArch::x86_64 {
-        programs.push(x32_guard());
-    }
-    Ok(programs)
+    )
+    .map_err(|err| SandboxError::Seccomp(err.to_string()))?;
+    let main: BpfProgram = filter
+        .try_into()
+        .map_err(|err: seccompiler::BackendError| SandboxError::Seccomp(err.to_string()))?;
+    Ok(vec![main, enosys_guard(arch == TargetArch::x86_64)])
 }
 
 /// Install `programs` on the calling thread (inherited by everything it `exec`s).
@@ -145,24 +146,6 @@ pub(crate) fn install(programs: &[BpfProgram]) -> Result<(), SandboxError> {
         seccompiler::apply_filter(program).map_err(|err| SandboxError::Seccomp(err.to_string()))?;
     }
     Ok(())
-}
-
-/// One BPF program: `rules` fail with `errno`, everything else is allowed.
-fn compile(
-    rules: BTreeMap<i64, Vec<SeccompRule>>,
-    errno: u32,
-    arch: TargetArch,
-) -> Result<BpfProgram, SandboxError> {
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(errno),
-        arch,
-    )
-    .map_err(|err| SandboxError::Seccomp(err.to_string()))?;
-    filter
-        .try_into()
-        .map_err(|err: seccompiler::BackendError| SandboxError::Seccomp(err.to_string()))
 }
 
 /// `clone` matches (and so is denied) when any `CLONE_NEW*` bit of its flags
@@ -226,32 +209,41 @@ fn target_arch() -> Result<TargetArch, SandboxError> {
 /// Bit that marks x32-ABI syscall numbers on x86_64.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
-/// Reject every x32-ABI syscall with `ENOSYS`.
-///
-/// x32 syscalls arrive with the x86_64 audit architecture but different numbers
-/// (`nr | 0x4000_0000`), so the main filter's number matches would not see an x32
-/// `socket` or `connect`. Kernels built without x32 already answer `ENOSYS`; this makes
-/// the others behave the same. (i386 syscalls carry another audit architecture and are
-/// killed by the main filter's architecture check.)
-fn x32_guard() -> BpfProgram {
+/// `clone3` (the same number on x86_64 and aarch64), for the hand-written guard.
+const CLONE3_NR: u32 = libc::SYS_clone3 as u32;
+
+/// The syscalls that answer `ENOSYS` instead of `EPERM`, as a hand-written program
+/// (one filter fewer to install than a second `seccompiler` one):
+/// * `clone3`: its flags sit behind a pointer seccomp cannot read, so it is refused
+///   as if the kernel did not have it, and libc falls back to `clone`, whose flags
+///   the main filter checks;
+/// * with `x32`, every x32-ABI syscall. They arrive with the x86_64 audit
+///   architecture but different numbers (`nr | 0x4000_0000`), so the main filter's
+///   number matches would not see an x32 `socket` or `connect`. Kernels built without
+///   x32 already answer `ENOSYS`; this makes the others behave the same. (i386
+///   syscalls carry another audit architecture and are killed by the main filter's
+///   architecture check, which takes precedence over this errno.)
+fn enosys_guard(x32: bool) -> BpfProgram {
     // Classic BPF opcodes (linux/bpf_common.h).
     const LD_W_ABS: u16 = 0x20; // BPF_LD (0) | BPF_W (0) | BPF_ABS (0x20)
+    const JEQ_K: u16 = 0x15; // BPF_JMP (5) | BPF_JEQ (0x10) | BPF_K (0)
     const JGE_K: u16 = 0x35; // BPF_JMP (5) | BPF_JGE (0x30) | BPF_K (0)
     const RET_K: u16 = 0x06; // BPF_RET (6) | BPF_K (0)
     const SECCOMP_DATA_NR_OFFSET: u32 = 0;
     let insn = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    vec![
-        insn(LD_W_ABS, 0, 0, SECCOMP_DATA_NR_OFFSET),
-        // nr >= X32_SYSCALL_BIT: fall through to the errno, else skip it.
-        insn(JGE_K, 0, 1, X32_SYSCALL_BIT),
-        insn(
-            RET_K,
-            0,
-            0,
-            libc::SECCOMP_RET_ERRNO | (libc::ENOSYS as u32 & libc::SECCOMP_RET_DATA),
-        ),
+    let enosys = libc::SECCOMP_RET_ERRNO | (libc::ENOSYS as u32 & libc::SECCOMP_RET_DATA);
+    let mut program = vec![insn(LD_W_ABS, 0, 0, SECCOMP_DATA_NR_OFFSET)];
+    if x32 {
+        // nr >= X32_SYSCALL_BIT: skip the clone3 test to the errno, else go on.
+        program.push(insn(JGE_K, 1, 0, X32_SYSCALL_BIT));
+    }
+    program.extend([
+        // nr == clone3: fall through to the errno, else skip it.
+        insn(JEQ_K, 0, 1, CLONE3_NR),
+        insn(RET_K, 0, 0, enosys),
         insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ]
+    ]);
+    program
 }
 
 #[cfg(test)]
@@ -270,19 +262,14 @@ mod tests {
         assert!(closed[0].len() < 4096);
     }
 
-    /// Every sandboxed mode gets the main filter, the `clone3` filter and (x86_64)
-    /// the x32 guard; the `clone3` one answers `ENOSYS`.
+    /// Every sandboxed mode gets the main filter and the `ENOSYS` guard, which is
+    /// the only one to answer `ENOSYS`.
     #[test]
-    fn filters_include_the_clone3_fallback() {
+    fn filters_include_the_enosys_guard() {
         let programs = build(false).unwrap();
-        let expected = if cfg!(target_arch = "x86_64") { 3 } else { 2 };
-        assert_eq!(programs.len(), expected);
+        assert_eq!(programs.len(), 2);
         let enosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
-        assert!(
-            programs[1].iter().any(|insn| insn.k == enosys),
-            "{:?}",
-            programs[1]
-        );
+        assert!(programs[1].iter().any(|insn| insn.k == enosys));
         assert!(!programs[0].iter().any(|insn| insn.k == enosys));
     }
 
@@ -318,12 +305,43 @@ mod tests {
         }
     }
 
-    /// The x32 guard denies numbers with the x32 bit and allows the rest.
+    /// Run a classic BPF program of the shapes `enosys_guard` emits on `nr`.
+    fn run_guard(program: &[sock_filter], nr: u32) -> u32 {
+        let mut pc = 0;
+        loop {
+            let insn = &program[pc];
+            match insn.code {
+                0x20 => pc += 1,
+                0x15 | 0x35 => {
+                    let taken = if insn.code == 0x15 {
+                        nr == insn.k
+                    } else {
+                        nr >= insn.k
+                    };
+                    pc += 1 + usize::from(if taken { insn.jt } else { insn.jf });
+                }
+                0x06 => return insn.k,
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+        }
+    }
+
+    /// The guard answers `ENOSYS` to `clone3` and (with x32) to x32 numbers, and
+    /// allows everything else.
     #[test]
-    fn x32_guard_shape() {
-        let guard = x32_guard();
-        assert_eq!(guard.len(), 4);
-        assert_eq!(guard[1].k, X32_SYSCALL_BIT);
-        assert_eq!(guard[3].k, libc::SECCOMP_RET_ALLOW);
+    fn enosys_guard_answers_clone3_and_x32() {
+        let enosys = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+        let allow = libc::SECCOMP_RET_ALLOW;
+        for x32 in [false, true] {
+            let guard = enosys_guard(x32);
+            assert_eq!(run_guard(&guard, CLONE3_NR), enosys);
+            assert_eq!(run_guard(&guard, libc::SYS_clone as u32), allow);
+            assert_eq!(run_guard(&guard, 0), allow);
+            let x32_socket = X32_SYSCALL_BIT | 41;
+            assert_eq!(
+                run_guard(&guard, x32_socket),
+                if x32 { enosys } else { allow }
+            );
+        }
     }
 }

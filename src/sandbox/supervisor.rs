@@ -109,20 +109,23 @@ fn wait(command: Pid, watched: &SigSet) -> u8 {
             // sigwait only fails for an invalid set; treat it like a termination.
             Err(_) => Signal::SIGTERM,
         };
-        let code = match signal {
+        let (code, children_left) = match signal {
             Signal::SIGCHLD => reap(command),
-            Signal::SIGINT | Signal::SIGQUIT => None,
-            other => Some(exit_code_for_signal(other)),
+            Signal::SIGINT | Signal::SIGQUIT => (None, true),
+            other => (Some(exit_code_for_signal(other)), true),
         };
         if let Some(code) = code {
-            kill_descendants();
+            if children_left {
+                kill_descendants();
+            }
             return code;
         }
     }
 }
 
-/// Reap every child that has exited; the command's exit code if it was one of them.
-fn reap(command: Pid) -> Option<u8> {
+/// Reap every child that has exited: the command's exit code if it was one of them,
+/// and whether any child is left.
+fn reap(command: Pid) -> (Option<u8>, bool) {
     let mut code = None;
     loop {
         match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
@@ -132,7 +135,9 @@ fn reap(command: Pid) -> Option<u8> {
             Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
                 code = Some(exit_code_for_signal(signal));
             }
-            Ok(WaitStatus::StillAlive) | Err(_) => return code,
+            Ok(WaitStatus::StillAlive) => return (code, true),
+            // ECHILD: nothing left to kill.
+            Err(_) => return (code, false),
             Ok(_) => {}
         }
     }

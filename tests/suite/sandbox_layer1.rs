@@ -734,3 +734,60 @@ fn terminal_interrupt_reaches_the_command() -> Result<()> {
     ensure!(outcome.exit_code == json!(3), "{}", outcome.run);
     Ok(())
 }
+
+/// `clone` with a namespace flag is refused (`EPERM`) and `clone3` is reported
+/// missing (`ENOSYS`), so libc falls back to `clone`: threads and `fork` still work.
+/// Unsandboxed, the same user-namespace clones succeed (the control).
+#[test]
+fn namespace_clones_are_refused_and_threads_still_work() -> Result<()> {
+    // A child that a clone creates leaves at once with `_exit`.
+    let probe = r#"
+import ctypes, errno, os, platform, threading
+libc = ctypes.CDLL(None, use_errno=True)
+nr = {"x86_64": dict(clone=56, clone3=435), "aarch64": dict(clone=220, clone3=435)}[platform.machine()]
+CLONE_NEWUSER, SIGCHLD = 0x10000000, 17
+def show(name, rc):
+    if rc == 0:
+        os._exit(0)
+    print(f"{name}=" + ("ok" if rc > 0 else errno.errorcode[ctypes.get_errno()]))
+    if rc > 0:
+        os.waitpid(rc, 0)
+show("clone_newuser", libc.syscall(nr["clone"], CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0))
+args = (ctypes.c_uint64 * 11)()
+args[0], args[4] = CLONE_NEWUSER, SIGCHLD
+show("clone3", libc.syscall(nr["clone3"], args, ctypes.sizeof(args)))
+thread = threading.Thread(target=lambda: print("thread=ok"))
+thread.start()
+thread.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+print("fork=%d" % os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"#;
+    let script = format!("/usr/bin/python3 -c '{probe}'");
+    for user in users() {
+        for mode in SANDBOXED {
+            let outcome = run_script(mode, user, &script)?;
+            let output = &outcome.output;
+            let context = format!("{user:?} {mode:?}: {output}");
+            ensure!(
+                value_of(output, "clone_newuser") == Some("EPERM"),
+                "{context}"
+            );
+            ensure!(value_of(output, "clone3") == Some("ENOSYS"), "{context}");
+            ensure!(value_of(output, "thread") == Some("ok"), "{context}");
+            ensure!(value_of(output, "fork") == Some("7"), "{context}");
+        }
+    }
+    let control = run_script(Mode::FullAccess, User::Own, &script)?;
+    let output = &control.output;
+    ensure!(
+        value_of(output, "clone_newuser") == Some("ok"),
+        "control: {output}"
+    );
+    ensure!(
+        value_of(output, "clone3") == Some("ok"),
+        "control: {output}"
+    );
+    Ok(())
+}

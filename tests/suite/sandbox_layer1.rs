@@ -468,8 +468,8 @@ print("netlink=" + errno.errorcode[-struct.unpack("=i", reply[16:20])[0]])
     Ok(())
 }
 
-/// As root, `chown` and `chmod` of a file outside the writable roots that another
-/// uid owns fail and change nothing; a file inside the roots owned by another uid
+/// As root, `chown`, `chmod` and `chattr +a` of a file outside the writable roots
+/// that another uid owns fail and change nothing; a file inside the roots owned by another uid
 /// can still be edited (CAP_DAC_OVERRIDE), but its owner is still not changeable.
 #[test]
 fn other_users_files_keep_their_metadata() -> Result<()> {
@@ -479,6 +479,7 @@ fn other_users_files_keep_their_metadata() -> Result<()> {
     // The work dir's sibling `outside/` is in no writable root.
     let script = "chown 0:0 ../outside/foreign.txt; echo chown_outside=$?; \
                   chmod 666 ../outside/foreign.txt; echo chmod_outside=$?; \
+                  chattr +a ../outside/foreign.txt; echo chattr_outside=$?; \
                   echo edited >> checkout.txt; echo edit_inside=$?; \
                   chown 0 checkout.txt; echo chown_inside=$?";
     for mode in SANDBOXED {
@@ -493,9 +494,18 @@ fn other_users_files_keep_their_metadata() -> Result<()> {
             set_mode(file, 0o644)?;
         }
         let outcome = finish(exec(&env, mode, User::Own)?.run()?)?;
+        // Never leave an append-only file behind, whatever happened.
+        let _ = std::process::Command::new("chattr")
+            .arg("-a")
+            .arg(&foreign)
+            .status();
         let output = &outcome.output;
         ensure!(
             value_of(output, "chown_outside") == Some("1"),
+            "{mode:?}: {output}"
+        );
+        ensure!(
+            value_of(output, "chattr_outside") == Some("1"),
             "{mode:?}: {output}"
         );
         ensure!(

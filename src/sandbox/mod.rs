@@ -49,7 +49,9 @@
 //!   root cannot have read-only holes. `.git` stays writable, as in classic Codex.
 //! * Reads: the sandbox limits writes and network, never what can be read (with
 //!   `CAP_DAC_READ_SEARCH` a root command reads every file); only other processes'
-//!   memory and environment are out of reach (fewer capabilities than their owner).
+//!   memory and environment (`/proc/<pid>/environ`, `mem`) are out of reach: a root
+//!   command holds fewer capabilities than they do, an unprivileged one is refused
+//!   by Landlock's ptrace restriction.
 //! * Writable roots that do not exist when the run starts stay read-only.
 //! * Metadata of existing files the command's uid owns: Landlock does not cover
 //!   `chmod`, `chown`, `utimes` (so `touch` on an existing file succeeds) or extended
@@ -68,8 +70,8 @@
 //! * The network restriction is seccomp's: a command with network access may use any
 //!   socket its capabilities allow (no raw or packet sockets: `CAP_NET_RAW` is gone).
 //! * Without layer 2 the command shares the machine's pid, mount and network
-//!   namespaces: it sees other processes in `/proc` (but not their memory or
-//!   environment when it has fewer capabilities than they do).
+//!   namespaces: it sees other processes in `/proc` (their command lines, not their
+//!   memory or environment).
 //! * i386 (32-bit) programs are killed by the seccomp architecture check, and x32
 //!   syscalls fail with `ENOSYS`.
 //! * Other platforms have no sandbox: every sandboxed mode fails closed there.

@@ -149,7 +149,7 @@ fn finish(run: Run) -> Result<CommandOutcome> {
     })
 }
 
-/// The lines of `output` that start with `key=`, as values.
+/// The value after `key=` on the first line of `output` that starts with it.
 fn value_of<'a>(output: &'a str, key: &str) -> Option<&'a str> {
     output
         .lines()

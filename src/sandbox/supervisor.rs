@@ -10,8 +10,9 @@
 //! * when the runner dies (parent-death signal), or on `SIGTERM` / `SIGHUP` (a timeout
 //!   or interrupt in the runner, the pty closing), it kills every descendant and exits
 //!   with 128 + that signal;
-//! * `SIGINT` / `SIGQUIT` from the terminal reach the command's whole process group;
-//!   the supervisor ignores its own copy, so the command decides.
+//! * `SIGINT` / `SIGQUIT` (and the job-control stops `SIGTSTP`, `SIGTTIN`, `SIGTTOU`)
+//!   from the terminal reach the command's whole process group; the supervisor
+//!   ignores its own copy, so the command decides, and the supervisor never stops.
 //!
 //! The signals are blocked before the fork and taken with `sigwait`, so none is lost
 //! and no handler runs; the child restores the original mask, so the command starts
@@ -30,13 +31,16 @@ use nix::unistd::{fork, getpid, getppid, ForkResult, Pid};
 
 use super::SandboxError;
 
-/// What the supervisor waits for.
-const WATCHED_SIGNALS: [Signal; 5] = [
+/// What the supervisor waits for (all blocked, taken with `sigwait`).
+const WATCHED_SIGNALS: [Signal; 8] = [
     Signal::SIGCHLD,
     Signal::SIGTERM,
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGQUIT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
 ];
 
 /// The supervisor's parent-death signal: catchable, so the tree is cleaned up first.
@@ -111,7 +115,13 @@ fn wait(command: Pid, watched: &SigSet) -> u8 {
         };
         let (code, children_left) = match signal {
             Signal::SIGCHLD => reap(command),
-            Signal::SIGINT | Signal::SIGQUIT => (None, true),
+            // The terminal's signals are for the command (the whole foreground group
+            // gets them); the supervisor neither dies nor stops on its copy.
+            Signal::SIGINT
+            | Signal::SIGQUIT
+            | Signal::SIGTSTP
+            | Signal::SIGTTIN
+            | Signal::SIGTTOU => (None, true),
             other => (Some(exit_code_for_signal(other)), true),
         };
         if let Some(code) = code {

@@ -46,6 +46,7 @@ const GIT_CHECK_MESSAGE: &str =
 /// is synchronous; the turn runs on a single-threaded tokio runtime.
 pub fn main(args: ExecArgs) -> ExitStatus {
     tune_allocator();
+    become_subreaper();
     let reporter = Reporter::new(use_color(args.color));
     if args.full_auto {
         reporter.warning("`--full-auto` is deprecated; use `--sandbox workspace-write` instead.");
@@ -554,6 +555,17 @@ fn tune_allocator() {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
             libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES);
         }
+    }
+}
+
+/// Make this process a child subreaper before any command is spawned: every
+/// orphan of the processes the run starts (a `setsid` child of an unsandboxed
+/// command, the tree of a killed supervisor) is reparented here instead of to
+/// init, so the run-end sweep (`tools::shell::reaper`) can kill it.
+fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = nix::sys::prctl::set_child_subreaper(true) {
+        tracing::debug!(error = %err, "cannot become a child subreaper");
     }
 }
 

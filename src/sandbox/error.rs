@@ -103,9 +103,30 @@ pub enum SandboxError {
         source: std::io::Error,
     },
 
+    /// Dropping the command's capabilities failed (a kernel that refuses `capset` or
+    /// `prctl` calls the helper is entitled to make).
+    #[error("cannot drop the command's capabilities ({step}): {source}; or run with `--sandbox danger-full-access` if the machine is already isolated")]
+    Capabilities {
+        /// The step that failed.
+        step: &'static str,
+        /// What the kernel reported.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Layer 2: the first process of the sandbox's pid namespace could not be started.
     #[error("cannot start the sandbox's pid namespace: {0}; set `[sandbox] namespaces = \"off\"` to run with Landlock and seccomp alone")]
     PidNamespace(#[source] std::io::Error),
+
+    /// The supervisor that owns the command's process tree could not be set up.
+    #[error("cannot start the supervisor of the command ({step}): {source}")]
+    Supervisor {
+        /// The step that failed.
+        step: &'static str,
+        /// What the kernel reported.
+        #[source]
+        source: std::io::Error,
+    },
 
     /// `execvp` of the command failed after the sandbox was applied.
     #[error("cannot execute `{}`: {source}", program.display())]

@@ -1,20 +1,25 @@
 //! The re-executed sandbox helper: `codex sandbox-exec --cwd DIR --policy JSON -- CMD...`.
 //!
-//! Runs in a fresh, single-threaded process before any async runtime exists, then
-//! replaces itself with the command: `no_new_privs`, seccomp, Landlock, `execvp` (STYLE
-//! F). It never runs the command unsandboxed: any failure prints
-//! `codex sandbox: <reason>` on stderr and exits [`SANDBOX_FAILURE_EXIT_CODE`]. It keeps
-//! the working directory it was started in (the spawner sets it); `--cwd` only names
-//! the directory the policy's workspace root refers to.
+//! Runs in a fresh, single-threaded process before any async runtime exists. For a
+//! sandboxed policy it verifies the pinned writable roots, enters layer 2 (namespaces,
+//! `namespaces.rs`) where used, then becomes the command's supervisor
+//! (`supervisor.rs`), whose forked child applies layer 1 — `no_new_privs`, the
+//! capability drop (`caps.rs`), seccomp, Landlock (STYLE F) — and `execvp`s the
+//! command. `danger-full-access` `exec`s the command directly. It never runs the
+//! command unsandboxed: any failure prints `codex sandbox: <reason>` on stderr and
+//! exits [`SANDBOX_FAILURE_EXIT_CODE`]. It keeps the working directory it was started
+//! in (the spawner sets it); `--cwd` only names the directory the policy's workspace
+//! root refers to.
 
-use std::convert::Infallible;
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use crate::cli::SandboxExecArgs;
 
+use super::namespaces::{self, Layer2, Layer2Request};
 use super::roots::{self, RootPin};
 use super::{PinnedRoots, SandboxError, SandboxPolicy};
 
@@ -25,13 +30,45 @@ pub(crate) const SANDBOX_FAILURE_EXIT_CODE: u8 = 126;
 /// Exit code when the command does not exist (the shell's "command not found" code).
 pub(crate) const COMMAND_NOT_FOUND_EXIT_CODE: u8 = 127;
 
-/// Entry point of `codex sandbox-exec`: only returns when something failed.
+/// A command ready to be launched.
+enum Launch {
+    /// `danger-full-access`: replace the helper with the command, no restriction.
+    Direct {
+        /// The program.
+        program: OsString,
+        /// Its arguments.
+        args: Vec<OsString>,
+    },
+    /// A sandboxed policy: supervise a child that applies layer 1 and `exec`s.
+    Sandboxed(Sandboxed),
+}
+
+/// Everything the supervised child needs, checked before the fork.
+struct Sandboxed {
+    /// The policy.
+    policy: SandboxPolicy,
+    /// One verified `O_PATH` descriptor per pinned writable root.
+    roots: Vec<OwnedFd>,
+    /// The program.
+    program: OsString,
+    /// Its arguments.
+    args: Vec<OsString>,
+}
+
+/// Entry point of `codex sandbox-exec`: the command's exit status (as reported by
+/// the supervisor), or the failure exit code.
 pub(crate) fn run(args: SandboxExecArgs) -> ExitCode {
-    let err = match sandbox_and_exec(args) {
-        Ok(never) => match never {},
-        Err(err) => err,
+    let code = match prepare(args) {
+        Ok(Launch::Direct { program, args }) => report(&exec(&program, &args)),
+        Ok(Launch::Sandboxed(sandboxed)) => launch(sandboxed),
+        Err(err) => report(&err),
     };
-    let code = match &err {
+    ExitCode::from(code)
+}
+
+/// Print `err` for the model and return the exit code it maps to.
+pub(crate) fn report(err: &SandboxError) -> u8 {
+    let code = match err {
         SandboxError::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             COMMAND_NOT_FOUND_EXIT_CODE
         }
@@ -40,76 +77,97 @@ pub(crate) fn run(args: SandboxExecArgs) -> ExitCode {
     // Stderr is the command's stderr: this is what the model sees. Nothing else to do
     // if it is closed.
     let _ = writeln!(std::io::stderr().lock(), "codex sandbox: {err}");
-    ExitCode::from(code)
+    code
 }
 
-/// Parse, restrict this process, then `exec` the command (returns only on error).
-fn sandbox_and_exec(args: SandboxExecArgs) -> Result<Infallible, SandboxError> {
+/// Parse the arguments, verify the roots and enter layer 2 (restricting nothing yet).
+fn prepare(args: SandboxExecArgs) -> Result<Launch, SandboxError> {
     let policy = SandboxPolicy::parse(&args.policy).map_err(|source| SandboxError::Policy {
         text: args.policy.clone(),
         source,
     })?;
-    let (program, rest) = args.command.split_first().ok_or(SandboxError::NoCommand)?;
-    if !policy.has_full_disk_write_access() {
-        let cwd = match args.cwd {
-            Some(cwd) => cwd,
-            None => std::env::current_dir().map_err(SandboxError::Cwd)?,
-        };
-        let pins = match &args.roots {
-            Some(text) => serde_json::from_str::<Vec<RootPin>>(text).map_err(|source| {
-                SandboxError::Policy {
-                    text: text.clone(),
-                    source,
-                }
-            })?,
-            None => PinnedRoots::pin(&policy, &cwd).pins(),
-        };
-        // The roots as they were when the run started, or no command at all.
-        let _root_fds = roots::verify(&pins)?;
-        #[cfg(target_os = "linux")]
-        super::namespaces::enter(&super::namespaces::Layer2Request {
-            mode: args.namespaces,
-            policy: &policy,
-            roots: &pins,
-            codex_home: args.codex_home.as_deref(),
-        })?;
-        let roots: Vec<PathBuf> = pins.into_iter().map(|pin| pin.path).collect();
-        apply(&policy, &roots)?;
+    let mut command = args.command.into_iter();
+    let program = command.next().ok_or(SandboxError::NoCommand)?;
+    let command_args: Vec<OsString> = command.collect();
+    if policy.has_full_disk_write_access() {
+        return Ok(Launch::Direct {
+            program,
+            args: command_args,
+        });
     }
-    Err(exec(program, rest))
+    let cwd = match args.cwd {
+        Some(cwd) => cwd,
+        None => std::env::current_dir().map_err(SandboxError::Cwd)?,
+    };
+    let pins = match &args.roots {
+        Some(text) => {
+            serde_json::from_str::<Vec<RootPin>>(text).map_err(|source| SandboxError::Policy {
+                text: text.clone(),
+                source,
+            })?
+        }
+        None => PinnedRoots::pin(&policy, &cwd).pins(),
+    };
+    // The roots as they were when the run started, or no command at all.
+    let roots = roots::verify(&pins)?;
+    match namespaces::enter(&Layer2Request {
+        mode: args.namespaces,
+        policy: &policy,
+        roots: &pins,
+        codex_home: args.codex_home.as_deref(),
+    })? {
+        Layer2::Entered => tracing::debug!("layer 2 entered"),
+        Layer2::NotUsed => {}
+    }
+    Ok(Launch::Sandboxed(Sandboxed {
+        policy,
+        roots,
+        program,
+        args: command_args,
+    }))
 }
 
-/// Apply `policy` to the calling (single) thread, in the order of STYLE F, with
-/// writes allowed beneath `roots` only.
+/// Supervise a child that applies layer 1 and `exec`s the command.
 #[cfg(target_os = "linux")]
-fn apply(policy: &SandboxPolicy, roots: &[PathBuf]) -> Result<(), SandboxError> {
-    let restrict_network = !policy.has_network_access();
-    // Build everything that can fail for a bad reason before restricting anything.
-    let filters = super::seccomp::build(restrict_network)?;
-    nix::sys::prctl::set_no_new_privs().map_err(|err| SandboxError::NoNewPrivs(err.to_string()))?;
-    super::seccomp::install(&filters)?;
-    match super::landlock::restrict(roots, restrict_network)? {
-        super::landlock::Enforcement::Full => {}
-        super::landlock::Enforcement::Partial => {
-            tracing::debug!("landlock ruleset only partially enforced by this kernel");
-        }
-    }
-    Ok(())
+fn launch(sandboxed: Sandboxed) -> u8 {
+    let supervised = super::supervisor::supervise(move || {
+        let err = match apply(&sandboxed.policy, &sandboxed.roots) {
+            Ok(()) => exec(&sandboxed.program, &sandboxed.args),
+            Err(err) => err,
+        };
+        report(&err)
+    });
+    supervised.unwrap_or_else(|err| report(&err))
 }
 
 /// Elsewhere there is no sandbox to apply: fail closed.
 #[cfg(not(target_os = "linux"))]
-fn apply(_policy: &SandboxPolicy, _roots: &[PathBuf]) -> Result<(), SandboxError> {
-    Err(SandboxError::UnsupportedPlatform)
+fn launch(_sandboxed: Sandboxed) -> u8 {
+    report(&SandboxError::UnsupportedPlatform)
+}
+
+/// Layer 1 on the calling (single) thread, in the order of STYLE F: writes allowed
+/// beneath the pinned `roots` only.
+#[cfg(target_os = "linux")]
+fn apply(policy: &SandboxPolicy, roots: &[OwnedFd]) -> Result<(), SandboxError> {
+    let restrict_network = !policy.has_network_access();
+    // Build everything that can fail for a bad reason before restricting anything.
+    let filters = super::seccomp::build(restrict_network)?;
+    nix::sys::prctl::set_no_new_privs().map_err(|err| SandboxError::NoNewPrivs(err.to_string()))?;
+    let caps = super::caps::restrict()?;
+    tracing::debug!(?caps, "capabilities of the command");
+    super::seccomp::install(&filters)?;
+    super::landlock::restrict(roots, restrict_network)
 }
 
 /// Replace this process with `program` (looked up on `PATH` like `execvp`).
 ///
 /// `std`'s `exec` also restores the default `SIGPIPE` disposition (the Rust runtime
-/// ignores it), so `yes | head` behaves in the command as in a shell.
-fn exec(program: &OsString, rest: &[OsString]) -> SandboxError {
+/// ignores it) and an empty signal mask, so `yes | head` behaves in the command as in
+/// a shell.
+fn exec(program: &OsString, args: &[OsString]) -> SandboxError {
     use std::os::unix::process::CommandExt;
-    let source = Command::new(program).args(rest).exec();
+    let source = Command::new(program).args(args).exec();
     SandboxError::Exec {
         program: PathBuf::from(program),
         source,

@@ -1,24 +1,30 @@
-//! The Landlock ruleset of the sandbox helper (SPEC §12.3 step 3).
+//! The Landlock ruleset of the sandbox helper (SPEC §12.3 step 3, layer 1).
 //!
 //! Filesystem: read-class rights (`Execute`, `ReadFile`, `ReadDir`) beneath `/`, every
-//! right beneath each writable root that exists (canonicalised, so a symlinked root
-//! grants its target), on the file `/dev/null`, and on the terminal device the
-//! helper's stdio is attached to, if any (so `> /dev/stderr` works under a pty). Network (only when restricted and
-//! the kernel has ABI v4+): `BindTcp` and `ConnectTcp` handled with no port allowed.
+//! right beneath each pinned writable root (the `O_PATH` descriptors the helper opened
+//! and verified without following symlinks, so nothing is resolved again here), on
+//! the file `/dev/null`, and on the terminal device the helper's stdio is attached
+//! to, if any (so `> /dev/stderr` works under a pty). Network (only when restricted
+//! and the kernel has ABI v4+): `BindTcp` and `ConnectTcp` handled with no port
+//! allowed. Scopes (ABI v6+, always): the command cannot signal a process outside its
+//! own Landlock domain (the supervisor, the runner, any other process of the user)
+//! nor connect to an abstract unix socket created outside it.
 //!
-//! We target ABI v5 in best-effort mode. v5 is the newest ABI whose filesystem rights
-//! all fit our "read everywhere" model: v9's `ResolveUnix` would also deny connecting
-//! to pathname UNIX sockets outside the writable roots, which the sandbox promises to
-//! keep working. Older kernels enforce what they know (logged as partial); a kernel
-//! that enforces nothing makes the helper fail closed.
+//! We target ABI v5 for filesystem rights in best-effort mode. v5 is the newest ABI
+//! whose filesystem rights all fit our "read everywhere" model: v9's `ResolveUnix`
+//! would also deny connecting to pathname UNIX sockets outside the writable roots,
+//! which the sandbox promises to keep working. Older kernels enforce what they know
+//! (the missing parts are logged at debug level); a kernel that enforces nothing
+//! makes the helper fail closed.
 //!
 //! Restricts the calling thread only; must not be called in the CLI process itself.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, AccessNet, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset,
-    RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, ABI,
+    Access, AccessFs, AccessNet, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd,
+    Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, ABI,
 };
 
 use super::SandboxError;
@@ -29,23 +35,21 @@ const TARGET_ABI: ABI = ABI::V5;
 /// The one file outside the writable roots that read-only commands may write.
 const DEV_NULL: &str = "/dev/null";
 
-/// How much of the requested ruleset the kernel enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Enforcement {
-    /// Everything we asked for.
-    Full,
-    /// An older kernel: some rights (e.g. TCP rules before ABI v4) are not enforced.
-    Partial,
-}
+/// The first ABI with scopes.
+const SCOPE_ABI: ABI = ABI::V6;
 
-/// Restrict the calling thread to reads everywhere plus writes under `writable_roots`
-/// (missing roots are skipped) and, when `restrict_network`, no TCP bind/connect.
+/// Restrict the calling thread to reads everywhere plus writes beneath the pinned
+/// `writable_roots` and, when `restrict_network`, no TCP bind/connect; scope its
+/// signals and abstract unix sockets to its own domain. An older kernel enforces
+/// part of it (logged at debug level); one that enforces nothing is an error.
 pub(crate) fn restrict(
-    writable_roots: &[PathBuf],
+    writable_roots: &[OwnedFd],
     restrict_network: bool,
-) -> Result<Enforcement, SandboxError> {
+) -> Result<(), SandboxError> {
     let mut ruleset = Ruleset::default()
         .handle_access(AccessFs::from_all(TARGET_ABI))
+        .map_err(landlock_error)?
+        .scope(Scope::from_all(SCOPE_ABI))
         .map_err(landlock_error)?;
     if restrict_network {
         ruleset = ruleset
@@ -59,18 +63,49 @@ pub(crate) fn restrict(
         created = add_path(created, &terminal, AccessFs::from_all(TARGET_ABI))?;
     }
     for root in writable_roots {
-        // A root that does not exist (yet) cannot be named by an fd; it stays read-only.
-        let Ok(root) = std::fs::canonicalize(root) else {
-            continue;
-        };
-        created = add_path(created, &root, AccessFs::from_all(TARGET_ABI))?;
+        created = created
+            .add_rule(PathBeneath::new(root, AccessFs::from_all(TARGET_ABI)))
+            .map_err(landlock_error)?;
     }
     let status = created.restrict_self().map_err(landlock_error)?;
     match status.ruleset {
-        RulesetStatus::FullyEnforced => Ok(Enforcement::Full),
-        RulesetStatus::PartiallyEnforced => Ok(Enforcement::Partial),
+        RulesetStatus::FullyEnforced => Ok(()),
         RulesetStatus::NotEnforced => Err(SandboxError::LandlockNotEnforced),
+        RulesetStatus::PartiallyEnforced => {
+            let abi = match status.landlock {
+                LandlockStatus::Available { effective_abi, .. } => effective_abi,
+                LandlockStatus::NotEnabled | LandlockStatus::NotImplemented => ABI::Unsupported,
+            };
+            tracing::debug!(
+                abi = %abi,
+                not_enforced = ?unenforced_parts(abi, restrict_network),
+                "landlock ruleset only partially enforced by this kernel"
+            );
+            Ok(())
+        }
     }
+}
+
+/// What a kernel with Landlock `abi` leaves out of our ruleset.
+fn unenforced_parts(abi: ABI, restrict_network: bool) -> Vec<&'static str> {
+    let mut parts = Vec::new();
+    if abi < ABI::V2 {
+        parts.push("renaming and linking files across directories (refer)");
+    }
+    if abi < ABI::V3 {
+        parts.push("truncating files");
+    }
+    if restrict_network && abi < ABI::V4 {
+        parts.push("tcp bind and connect");
+    }
+    if abi < ABI::V5 {
+        parts.push("device ioctls");
+    }
+    if abi < SCOPE_ABI {
+        parts.push("signal scope (the command can signal processes outside its sandbox)");
+        parts.push("abstract unix socket scope");
+    }
+    parts
 }
 
 /// Allow `access` beneath `path` (only the file rights when `path` is not a directory).
@@ -127,4 +162,23 @@ pub(crate) fn probe() -> Result<(), SandboxError> {
 /// Landlock's error, flattened into our typed error.
 fn landlock_error(err: landlock::RulesetError) -> SandboxError {
     SandboxError::Landlock(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each older ABI names what it leaves out; ABI v6+ leaves out nothing we ask for.
+    #[test]
+    fn unenforced_parts_follow_the_abi() {
+        assert!(unenforced_parts(ABI::V6, true).is_empty());
+        assert!(unenforced_parts(ABI::V7, true).is_empty());
+        let v5 = unenforced_parts(ABI::V5, true);
+        assert_eq!(v5.len(), 2, "{v5:?}");
+        assert!(v5[0].starts_with("signal scope"), "{v5:?}");
+        let v3 = unenforced_parts(ABI::V3, true);
+        assert!(v3.contains(&"tcp bind and connect"), "{v3:?}");
+        assert!(!unenforced_parts(ABI::V3, false).contains(&"tcp bind and connect"));
+        assert_eq!(unenforced_parts(ABI::V1, true).len(), 6);
+    }
 }

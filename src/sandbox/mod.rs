@@ -3,35 +3,51 @@
 //! This module owns the policy value, how a command is wrapped to run under it, the
 //! environment markers of sandboxed children, and the helper that enforces it. It
 //! never restricts the CLI process itself: enforcement happens only in the re-executed
-//! helper (`codex sandbox-exec`, [`run_helper`]), which `exec`s the command.
+//! helper (`codex sandbox-exec`, [`run_helper`]) and the child it forks.
 //!
 //! # Linux enforcement
 //!
 //! [`wrap_command`] turns `argv` into
 //! `codex sandbox-exec --cwd <cwd> --policy <json> --roots <pins> --namespaces <mode>
 //! --codex-home <dir> -- argv...`. The helper, a fresh single-threaded process with no
-//! runtime, then:
-//! 1. checks that every pinned writable root is still the directory it was at run
-//!    start (`roots.rs`);
+//! runtime:
+//! 1. checks that every writable root pinned at run start is still the same
+//!    directory (`roots.rs`), and keeps an `O_PATH` descriptor on each;
 //! 2. layer 2, unless `[sandbox] namespaces = "off"` (`namespaces.rs`): new mount, pid
 //!    and (without network access) network namespaces, plus a user namespace mapping
 //!    only its own ids when it lacks `CAP_SYS_ADMIN`. The whole filesystem is mounted
 //!    read-only except the writable roots; inside each root `.git`, `.codex` and
 //!    `.agents` are re-bound read-only; `$CODEX_HOME` is read-only and its credential
-//!    files read as empty; the command is pid 1 of its own pid namespace with a fresh
-//!    `/proc`, and dies with the helper; without network only `lo` exists. `auto` (the
-//!    default) uses them where they can be created: the runner probes once per run and,
-//!    when they cannot, warns once and runs layer 1 alone; `required` fails the command
-//!    instead;
-//! 3. layer 1: sets `no_new_privs`;
-//! 4. installs a seccomp filter: `ptrace` and io_uring always fail with `EPERM`; without
-//!    network access so do all socket syscalls except `AF_UNIX` `socket`/`socketpair`
-//!    (`seccomp.rs`);
-//! 5. applies Landlock (ABI v5, best effort): read everywhere, write only beneath the
-//!    writable roots, to `/dev/null` and to its own terminal; without network access,
-//!    TCP bind/connect are denied too where the kernel has ABI v4 (`landlock.rs`). A
-//!    kernel that enforces none of it makes the helper fail closed;
-//! 6. `execvp`s the command.
+//!    files read as empty; the helper goes on as pid 1 of its own pid namespace with a
+//!    fresh `/proc`, and the namespace dies with the helper; without network only `lo`
+//!    exists. `auto` (the default) uses them where they can be created: the runner
+//!    probes once per run and, when they cannot, warns once and runs layer 1 alone;
+//!    `required` fails the command instead;
+//! 3. becomes the command's supervisor (`supervisor.rs`): a child subreaper whose
+//!    parent-death signal is catchable; it forks the command's process, waits, and
+//!    when the command exits (or the runner dies, or it gets `SIGTERM`/`SIGHUP`)
+//!    kills every process left below it, `setsid` or not, and exits with the
+//!    command's status.
+//!
+//! The forked child applies layer 1 (no privileges needed, always on), then `execvp`s
+//! the command:
+//! 1. `no_new_privs`;
+//! 2. capabilities (`caps.rs`): all dropped but `CAP_DAC_OVERRIDE` and
+//!    `CAP_DAC_READ_SEARCH` (so a root command can still edit a checkout owned by
+//!    another uid), bounding set trimmed, securebits locked (`NOROOT`, ...); nothing
+//!    to do for an unprivileged user;
+//! 3. seccomp (`seccomp.rs`): `ptrace`, io_uring, the keyring, `perf_event_open`,
+//!    `bpf`, `userfaultfd`, kexec, `reboot`, modules, namespaces and mounts (and
+//!    `clone` with `CLONE_NEW*`) fail with `EPERM` (`clone3` with `ENOSYS`); without
+//!    network access so do all socket syscalls except `AF_UNIX` stream / seqpacket
+//!    `socket`/`socketpair`;
+//! 4. Landlock (`landlock.rs`, filesystem ABI v5, best effort): read everywhere,
+//!    write only beneath the pinned roots, to `/dev/null` and to its own terminal;
+//!    without network access, TCP bind/connect are denied too where the kernel has
+//!    ABI v4; with ABI v6 the command cannot signal processes outside its sandbox
+//!    (the supervisor, the runner, other processes of the user) nor connect to
+//!    abstract unix sockets created outside it. A kernel that enforces none of it
+//!    makes the helper fail closed.
 //!
 //! # Patches
 //!
@@ -70,27 +86,43 @@
 //!   root cannot have read-only holes. `.git` stays writable to commands, as in classic
 //!   Codex, and so does `$CODEX_HOME` when it lies in a writable root. Patches, which
 //!   the runner applies itself, never write there.
-//! * Reads: the sandbox limits writes and network, never what can be read
-//!   (`$CODEX_HOME/auth.json` included).
-//! * Processes: other processes of the same user stay visible in `/proc`.
-//! * Metadata of existing files: Landlock does not cover `chmod`, `chown`, `utimes`
-//!   (so `touch` on an existing file succeeds) or extended attributes anywhere. Layer 2
-//!   covers them outside the roots (read-only mounts).
+//! * Reads: the sandbox limits writes and network, never what can be read (with
+//!   `CAP_DAC_READ_SEARCH` a root command reads every file, `$CODEX_HOME/auth.json`
+//!   included); only other processes' memory and environment (`/proc/<pid>/environ`,
+//!   `mem`) are out of reach: a root command holds fewer capabilities than they do, an
+//!   unprivileged one is refused by Landlock's ptrace restriction.
+//! * Processes: other processes of the same user stay visible in `/proc` (but cannot
+//!   be signalled where Landlock has ABI v6).
+//! * Metadata of existing files the command's uid owns: Landlock does not cover
+//!   `chmod`, `chown`, `utimes` (so `touch` on an existing file succeeds) or extended
+//!   attributes. Files owned by another uid are safe: changing their metadata needs
+//!   `CAP_FOWNER` / `CAP_CHOWN`, which are dropped. Layer 2 covers both outside the
+//!   roots (read-only mounts).
 //!
 //! In both:
-//! * Writable roots that do not exist when the command starts stay read-only, and the
-//!   roots are resolved by the helper (`$TMPDIR` is the command's own).
+//! * Writable roots that do not exist when the run starts stay read-only.
 //! * Outside the roots only `/dev/null` and the terminal the helper's stdio is
 //!   attached to (a pty from the spawner) are writable; `/dev/tty`, `/dev/shm` and
 //!   `/proc/self/*` are not, and device `ioctl`s on other files the command opens
 //!   itself are denied (inherited descriptors such as its stdio are unaffected). So
 //!   `> /dev/stdout` fails when stdout is a regular file outside the roots (it works
 //!   on pipes and on the pty), and programs that open `/dev/tty` read-write fail.
+//! * On kernels before Landlock ABI v6 (Linux 6.12) the signal and abstract-socket
+//!   scopes are missing: the command can then signal (and stop) its supervisor or
+//!   other processes of its user, and a stopped supervisor no longer cleans up
+//!   until the run ends. Before ABI v4 TCP is only blocked by seccomp.
+//! * The network restriction is seccomp's: a command with network access may use any
+//!   socket its capabilities allow (no raw or packet sockets: `CAP_NET_RAW` is gone).
+//! * Without layer 2 the command shares the machine's pid, mount and network
+//!   namespaces: it sees other processes in `/proc` (their command lines, not their
+//!   memory or environment).
 //! * i386 (32-bit) programs are killed by the seccomp architecture check, and x32
 //!   syscalls fail with `ENOSYS`.
 //! * Other platforms have no sandbox: every sandboxed mode fails closed there.
 
 pub mod beneath;
+#[cfg(target_os = "linux")]
+mod caps;
 mod error;
 mod helper;
 #[cfg(target_os = "linux")]
@@ -101,6 +133,8 @@ mod policy;
 mod roots;
 #[cfg(target_os = "linux")]
 mod seccomp;
+#[cfg(target_os = "linux")]
+mod supervisor;
 
 use std::ffi::OsString;
 #[cfg(test)]
@@ -111,6 +145,7 @@ use std::sync::Arc;
 
 pub use error::SandboxError;
 pub use policy::{Namespaces, SandboxPolicy};
+#[allow(unused_imports)] // `PinnedRoot`: see `mod roots` above
 pub use roots::{PinnedRoot, PinnedRoots, RootPin};
 
 use crate::cli::SandboxExecArgs;
@@ -201,6 +236,14 @@ pub fn wrap_command(spec: &SandboxSpec, argv: &[String]) -> Result<Vec<OsString>
     Ok(wrapped)
 }
 
+/// Whether [`wrap_command`] puts the helper's supervisor between the spawner and the
+/// command (every policy but `danger-full-access`). A supervised process answers
+/// `SIGTERM` by killing the command's whole tree, `setsid` escapees included, before
+/// it exits; an unsupervised one is only reached through its process group.
+pub fn is_supervised(policy: &SandboxPolicy) -> bool {
+    !policy.has_full_disk_write_access()
+}
+
 /// Environment variables to add for children run under `policy` (SPEC §12.2):
 /// `CODEX_SANDBOX_NETWORK_DISABLED=1` when the network is not allowed; nothing for
 /// `danger-full-access`.
@@ -213,8 +256,10 @@ pub fn env_markers(policy: &SandboxPolicy) -> Vec<(String, String)> {
 }
 
 /// Entry point of the re-executed helper (`codex sandbox-exec`). Call it from `main`
-/// before any runtime or thread exists. Replaces the process with the command on
-/// success; returns only the failure exit code (126, or 127 for a missing command).
+/// before any runtime or thread exists. Returns the command's exit status (128 + n
+/// when signal n killed it) once nothing it started is left, or the failure exit code
+/// (126, or 127 for a missing command); `danger-full-access` replaces the process with
+/// the command.
 pub fn run_helper(args: SandboxExecArgs) -> ExitCode {
     helper::run(args)
 }
@@ -276,6 +321,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn sandboxed_modes_are_wrapped_in_the_helper() {
+        // No root exists (`/tmp` and `$TMPDIR` excluded), so none is pinned.
         let policy = SandboxPolicy::WorkspaceWrite {
             writable_roots: vec![PathBuf::from("/extra")],
             network_access: true,

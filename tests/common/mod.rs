@@ -143,10 +143,32 @@ stream_idle_timeout_ms = 60000
         Exec::new(wrapper, &self.home, &self.codex_home, &self.work)
     }
 
+    /// `codex` run as the unprivileged user `nobody` (65534), which is given the
+    /// whole temp root first. The test process must be root.
+    pub fn codex_as_nobody(&self) -> Result<Exec> {
+        chown_tree(&self.root, NOBODY_ID)?;
+        Ok(self.codex_via(RunAs::Nobody.wrapper()))
+    }
+
     /// The `POST …/responses` requests received so far.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.server.response_requests()
     }
+}
+
+/// Uid and gid of `nobody`.
+pub const NOBODY_ID: u32 = 65534;
+
+/// `chown -R uid:uid path` without following symlinks.
+fn chown_tree(path: &Path, uid: u32) -> Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid))
+        .with_context(|| format!("chown {}", path.display()))?;
+    if path.symlink_metadata()?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid)?;
+        }
+    }
+    Ok(())
 }
 
 /// Path of a file under `tests/fixtures/`.

@@ -19,6 +19,7 @@ mod review;
 mod rollout_records;
 mod sandbox;
 mod sandbox_attacks;
+mod sandbox_layer1;
 mod sandbox_namespaces;
 mod scripts;
 mod session_names;

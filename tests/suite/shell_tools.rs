@@ -551,8 +551,9 @@ fn huge_output_stays_bounded() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Secrets stay out of commands: `*KEY*`/`*SECRET*`/`*TOKEN*` names are dropped
-/// by default, the model's API key always; unified exec adds its variables.
+/// Secrets stay out of commands: `*KEY*`/`*SECRET*`/`*TOKEN*`/`*PASSWORD*`
+/// names and URLs with a password are dropped by default, the model's API key
+/// always; unified exec adds its variables.
 #[test]
 fn environment_drops_secrets_and_the_api_key() -> anyhow::Result<()> {
     for ignore_default_excludes in [false, true] {
@@ -575,6 +576,9 @@ fn environment_drops_secrets_and_the_api_key() -> anyhow::Result<()> {
                 "go",
             ])
             .env("MY_SECRET_TOKEN", "hush")
+            .env("MY_PASSWORD", "hunter2")
+            .env("DATABASE_URL", "postgres://u:p@h/db")
+            .env("MIRROR_URL", "https://user@mirror.example/simple")
             .env("PLAIN_VAR", "visible")
             .run()?;
         assert_eq!(run.code(), Some(0), "{run}");
@@ -586,6 +590,7 @@ fn environment_drops_secrets_and_the_api_key() -> anyhow::Result<()> {
         let vars: Vec<&str> = output.lines().collect();
         for expected in [
             "PLAIN_VAR=visible",
+            "MIRROR_URL=https://user@mirror.example/simple",
             "FROM_CONFIG=yes",
             "NO_COLOR=1",
             "TERM=dumb",
@@ -602,11 +607,17 @@ fn environment_drops_secrets_and_the_api_key() -> anyhow::Result<()> {
             !output.contains("CODEX_SANDBOX_NETWORK_DISABLED"),
             "no marker without a sandbox: {output}"
         );
-        assert_eq!(
-            vars.contains(&"MY_SECRET_TOKEN=hush"),
-            ignore_default_excludes,
-            "{output}"
-        );
+        for secret in [
+            "MY_SECRET_TOKEN=hush",
+            "MY_PASSWORD=hunter2",
+            "DATABASE_URL=postgres://u:p@h/db",
+        ] {
+            assert_eq!(
+                vars.contains(&secret),
+                ignore_default_excludes,
+                "{secret}: {output}"
+            );
+        }
     }
     Ok(())
 }

@@ -4,6 +4,12 @@
 //! credential → default excludes → `exclude` → `set` → `include_only`. The
 //! per-spawn additions (sandbox markers, unified-exec variables) are layered on
 //! top by [`CommandEnv::for_spawn`].
+//!
+//! The default excludes (on unless `ignore_default_excludes = true`) go beyond
+//! SPEC §14's `*KEY*`, `*SECRET*`, `*TOKEN*`: names matching `*PASSWORD*`,
+//! `*PASSWD*` or `*CREDENTIAL*` are dropped too, and so is any variable whose
+//! value carries a password in a URL (`scheme://user:pass@host...`, e.g.
+//! `DATABASE_URL=postgres://u:p@h/db`; a URL with only a user, or none, stays).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -16,7 +22,14 @@ const CORE_VARIABLES: [&str; 9] = [
     "HOME", "LOGNAME", "PATH", "SHELL", "USER", "USERNAME", "TMPDIR", "TEMP", "TMP",
 ];
 /// Names dropped unless `ignore_default_excludes = true`.
-const DEFAULT_EXCLUDES: [&str; 3] = ["*KEY*", "*SECRET*", "*TOKEN*"];
+const DEFAULT_EXCLUDES: [&str; 6] = [
+    "*KEY*",
+    "*SECRET*",
+    "*TOKEN*",
+    "*PASSWORD*",
+    "*PASSWD*",
+    "*CREDENTIAL*",
+];
 /// Our own credential variable: never handed to a command.
 const CODEX_API_KEY_VAR: &str = "CODEX_API_KEY";
 /// Marker naming the thread; also how shutdown recognises our descendants.
@@ -109,8 +122,10 @@ fn filtered(
                 || token.is_some_and(|t| !t.is_empty() && value == t);
             !is_credential
         })
-        .filter(|(name, _)| {
-            policy.ignore_default_excludes || !name_matches(name, &DEFAULT_EXCLUDES)
+        .filter(|(name, value)| {
+            policy.ignore_default_excludes
+                || !(name_matches(name, &DEFAULT_EXCLUDES)
+                    || has_url_password(&value.to_string_lossy()))
         })
         .filter(|(name, _)| !name_matches(name, &exclude))
         .collect();
@@ -121,6 +136,30 @@ fn filtered(
         env.retain(|name, _| name_matches(name, &include_only));
     }
     env
+}
+
+/// Whether `value` contains a URL with a non-empty password in its user info
+/// (`scheme://user:pass@host`). Only the authority (up to the first `/`, `?`,
+/// `#` or whitespace) is looked at, and its last `@` ends the user info.
+fn has_url_password(value: &str) -> bool {
+    value.match_indices("://").any(|(at, sep)| {
+        let scheme = value[..at]
+            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .next()
+            .unwrap_or_default();
+        if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return false;
+        }
+        let rest = &value[at + sep.len()..];
+        let authority = rest
+            .split(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        authority
+            .rsplit_once('@')
+            .and_then(|(user_info, _host)| user_info.split_once(':'))
+            .is_some_and(|(_user, password)| !password.is_empty())
+    })
 }
 
 #[cfg(test)]
@@ -137,6 +176,11 @@ mod tests {
             ("AWS_REGION", "x"),
             ("Api_Key_lower", "y"),
             ("EDITOR", "vi"),
+            ("MY_PASSWORD", "p"),
+            ("DB_PASSWD", "p"),
+            ("GIT_CREDENTIALS", "p"),
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("MIRROR_URL", "https://user@mirror.example/x"),
         ]
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
@@ -148,6 +192,7 @@ mod tests {
             .collect()
     }
 
+    /// The default excludes drop secret-looking names and the credential.
     #[test]
     fn default_drops_secrets_and_credential() {
         let env = filtered(
@@ -156,9 +201,13 @@ mod tests {
             &["CODEX_API_KEY".into()],
             Some("sk-1"),
         );
-        assert_eq!(names(&env), ["AWS_REGION", "EDITOR", "HOME", "PATH"]);
+        assert_eq!(
+            names(&env),
+            ["AWS_REGION", "EDITOR", "HOME", "MIRROR_URL", "PATH"]
+        );
     }
 
+    /// `ignore_default_excludes` keeps secret-looking names, never the credential.
     #[test]
     fn ignore_default_excludes_keeps_secrets_but_not_the_credential() {
         let policy = ShellEnvironmentPolicy {
@@ -171,14 +220,20 @@ mod tests {
             [
                 "AWS_REGION",
                 "Api_Key_lower",
+                "DATABASE_URL",
+                "DB_PASSWD",
                 "EDITOR",
+                "GIT_CREDENTIALS",
                 "HOME",
+                "MIRROR_URL",
+                "MY_PASSWORD",
                 "MY_SECRET_TOKEN",
                 "PATH"
             ]
         );
     }
 
+    /// `core`, `exclude`, `set` and `include_only` apply in SPEC order.
     #[test]
     fn core_exclude_set_include_only() {
         let policy = ShellEnvironmentPolicy {
@@ -195,5 +250,33 @@ mod tests {
             ..Default::default()
         };
         assert!(filtered(&none, parent(), &[], None).is_empty());
+    }
+
+    /// Passwords in URLs are found wherever the URL sits in the value; URLs with
+    /// only a user, a port, or an `@` after the host are not secrets.
+    #[test]
+    fn url_passwords_are_recognised() {
+        for secret in [
+            "postgres://u:p@h/db",
+            "https://user:tok@registry.example",
+            "jdbc:postgresql://admin:s3cret@db:5432/app",
+            "redis://:hunter2@cache:6379",
+            "mirrors: http://a.example https://me:pw@b.example/simple",
+            "amqp://u:p@ss@broker",
+        ] {
+            assert!(has_url_password(secret), "{secret}");
+        }
+        for plain in [
+            "postgres://u@h/db",
+            "https://host.example:8443/path",
+            "https://host.example/path@x:y",
+            "http://[::1]:80/",
+            "user:pass@host",
+            "://u:p@h",
+            "https://u:@h",
+            "",
+        ] {
+            assert!(!has_url_password(plain), "{plain}");
+        }
     }
 }

@@ -20,11 +20,18 @@
 //!   `write_stdin` with characters to such a session is refused. Session ids
 //!   count up from 1000; at most 64 live sessions, starting another kills the
 //!   oldest.
-//! * One-shot commands (`shell`, `shell_command`) that leave background
+//! * A sandboxed command's background children die when the command exits
+//!   (its supervisor kills whatever it left, `setsid` or not), as in the
+//!   reference's pid namespace: a server needed across calls must run in an
+//!   `exec_command` session that stays alive. Under `danger-full-access`
+//!   one-shot commands (`shell`, `shell_command`) that leave background
 //!   children behind keep them until the run ends (a server started in one
-//!   call can serve the next); a timeout or an interrupt kills the group.
+//!   call can serve the next). A timeout or an interrupt kills the command's
+//!   whole tree (the group without a sandbox).
 //! * Every command's environment carries `CODEX_THREAD_ID`, which the run-end
-//!   sweep uses to find escaped descendants.
+//!   sweep uses to find escaped descendants; the runner is also a child
+//!   subreaper, so orphans of unsandboxed commands become its children and are
+//!   killed when the run ends.
 //! * `apply_patch` invocations are intercepted and applied in-process (a
 //!   `file_change` item, no `command_execution`), whichever shell is named.
 
@@ -249,6 +256,7 @@ impl ShellTools {
                         .env
                         .for_spawn(&sandbox::env_markers(&self.sandbox.policy), flavor),
                     tty,
+                    supervised: sandbox::is_supervised(&self.sandbox.policy),
                 })
                 .map_err(|err| err.to_string())
             });

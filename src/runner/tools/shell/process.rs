@@ -2,10 +2,16 @@
 //! its own process group), with a parent-death signal, its output pumped into
 //! bounded buffers by background tasks, and its exit observed by a waiter task.
 //!
-//! Dropping a [`Process`] whose leader has not exited kills its whole group;
+//! Under a sandbox the process is the helper's supervisor (`sandbox::supervisor`):
+//! it exits only once the command and everything it started are gone, so a
+//! sandboxed command's background processes die with it (as in the reference's
+//! pid namespace). Killing a supervised process sends it `SIGTERM`, which it
+//! answers by killing the whole tree, `setsid` escapees included. Unsandboxed
+//! (`danger-full-access`) commands are killed through their process group;
 //! a group whose leader already exited is left to the run-end sweep
-//! (`reaper`), so servers started in the background keep running between
-//! tool calls.
+//! (`reaper`), so servers such commands start in the background keep running
+//! between tool calls. Dropping a [`Process`] whose leader has not exited
+//! kills it.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -45,6 +51,9 @@ pub struct SpawnSpec {
     pub env: BTreeMap<OsString, OsString>,
     /// Run on a pseudo-terminal (stdin writable) instead of pipes (stdin `/dev/null`).
     pub tty: bool,
+    /// The program is the sandbox supervisor (`sandbox::is_supervised`): it is
+    /// killed with `SIGTERM` so it can take the command's whole tree with it.
+    pub supervised: bool,
 }
 
 /// Output collected so far.
@@ -60,6 +69,7 @@ struct Output {
 #[derive(Debug)]
 pub struct Process {
     pid: i32,
+    supervised: bool,
     tty: Option<Arc<AsyncFd<OwnedFd>>>,
     output: Arc<Mutex<Output>>,
     exit: watch::Receiver<Option<i32>>,
@@ -160,6 +170,7 @@ impl Process {
         });
         Ok(Process {
             pid,
+            supervised: spec.supervised,
             tty,
             output,
             exit,
@@ -199,9 +210,14 @@ impl Process {
         let _ = tokio::time::timeout(grace, closed.wait_for(|n| *n >= streams)).await;
     }
 
-    /// SIGKILL the whole process group.
+    /// Kill the command and what it started: `SIGTERM` to a supervisor (which
+    /// kills its whole tree, then exits), `SIGKILL` to an unsupervised group.
     pub fn kill(&self) {
-        kill_group(self.pid);
+        if self.supervised {
+            terminate_supervisor(self.pid);
+        } else {
+            kill_group(self.pid);
+        }
     }
 
     /// The output so far, head and tail kept (SPEC §4.4 `aggregated_output`).
@@ -258,7 +274,7 @@ impl Drop for Process {
             pump.abort();
         }
         if self.exit_code().is_none() {
-            kill_group(self.pid);
+            self.kill();
         }
     }
 }
@@ -270,6 +286,17 @@ pub fn kill_group(pgid: i32) {
             nix::unistd::Pid::from_raw(pgid),
             nix::sys::signal::Signal::SIGKILL,
         );
+    }
+}
+
+/// Ask supervisor `pid` to kill its tree and exit: `SIGTERM`, and `SIGCONT` in
+/// case it was stopped (possible only on kernels without Landlock's signal
+/// scope). The run-end sweep SIGKILLs its group whatever happens.
+fn terminate_supervisor(pid: i32) {
+    if pid > 1 {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod apply_patch_tool;
 mod cli;
+mod compaction;
 mod config;
 mod git_check;
 mod human_output;
@@ -17,8 +18,8 @@ mod request_shape;
 mod retries;
 mod rollout_records;
 mod sandbox;
-mod scripts;
 mod sandbox_attacks;
+mod scripts;
 mod session_names;
 mod sessions;
 mod shell_tools;

@@ -3,6 +3,7 @@
 mod apply_patch_tool;
 mod cli;
 mod compaction;
+mod compaction_overflow;
 mod config;
 mod git_check;
 mod human_output;

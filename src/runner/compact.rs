@@ -173,8 +173,12 @@ impl Turn<'_> {
                 .template
                 .compact_body(history.items())
                 .map_err(serialise_error)?;
-            let output = self.client.compact(Bytes::from(body)).await?;
-            (String::new(), compactor.adopt(output))
+            let body = Bytes::from(body);
+            let compacted = self
+                .with_stream_retries(|| self.client.compact(body.clone()))
+                .await?;
+            self.count_usage(usage, compacted.usage.as_ref(), &[]);
+            (String::new(), compactor.adopt(compacted.output))
         } else {
             let summary = self.summarize(history.items(), usage).await?;
             let replacement = compactor.rebuild(history.items(), &summary);
@@ -228,18 +232,7 @@ impl Turn<'_> {
                 .await
             {
                 Ok(reply) => {
-                    if let Some(last) = &reply.usage {
-                        usage.add(last);
-                    }
-                    if let Some(rec) = self.recorder {
-                        record_token_counts(
-                            rec,
-                            usage,
-                            reply.usage.as_ref(),
-                            &reply.rate_limits,
-                            self.context_window,
-                        );
-                    }
+                    self.count_usage(usage, reply.usage.as_ref(), &reply.rate_limits);
                     return Ok(reply
                         .text
                         .filter(|text| !text.trim().is_empty())
@@ -251,6 +244,22 @@ impl Turn<'_> {
                 }
                 Err(err) => return Err(err),
             }
+        }
+    }
+
+    /// Add a compaction request's usage to the thread's and record it as the
+    /// `token_count` of a response.
+    fn count_usage(
+        &self,
+        usage: &mut Usage,
+        last: Option<&Usage>,
+        rate_limits: &[RateLimitSnapshot],
+    ) {
+        if let Some(last) = last {
+            usage.add(last);
+        }
+        if let Some(rec) = self.recorder {
+            record_token_counts(rec, usage, last, rate_limits, self.context_window);
         }
     }
 

@@ -172,8 +172,8 @@ fn the_summary_request_asks_for_prose() -> anyhow::Result<()> {
 }
 
 /// `features.remote_compaction` asks `POST /responses/compact` for the new
-/// history (`{"model","input","instructions"}` → `{"output"}`), which follows
-/// the initial context; no summary request is made.
+/// history (`{"model","input","instructions"}` → `{"output","usage"}`), which
+/// follows the initial context; no summary request is made.
 #[test]
 fn remote_compaction_uses_the_compact_endpoint() -> anyhow::Result<()> {
     let compaction = json!({"type": "compaction", "encrypted_content": "opaque"});
@@ -182,7 +182,7 @@ fn remote_compaction_uses_the_compact_endpoint() -> anyhow::Result<()> {
          "content": [{"type": "input_text", "text": "a server copy of the permissions"}]},
         user_input(PROMPT),
         compaction,
-    ]});
+    ], "usage": {"input_tokens": 300, "output_tokens": 30}});
     let env = env_with(vec![
         refused_stream(),
         Reply::status(200, output.to_string()),
@@ -190,6 +190,12 @@ fn remote_compaction_uses_the_compact_endpoint() -> anyhow::Result<()> {
     ])?;
     let run = run(&env, &["--json", "--enable", "remote_compaction"])?;
     assert_eq!(run.code(), Some(0), "{run}");
+    let (_, events) = run.events()?;
+    assert_eq!(
+        events.last(),
+        Some(&turn_completed(300, 0, 30, 0)),
+        "the endpoint's usage counts"
+    );
     let requests = env.requests();
     assert_eq!(requests.len(), 4, "step, refused, compact, retry");
     let [first, refused, compact, retry] = &requests[..] else {

@@ -16,6 +16,7 @@ use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
 use super::rate_limits::{self, RateLimitSnapshot};
 use super::sse::{self, ResponseEvent};
 use crate::config::{Config, Credential};
+use crate::runner::events::Usage;
 use crate::runner::tools::prefix_at_boundary;
 
 /// Client for one provider; cheap to share by reference.
@@ -27,6 +28,15 @@ pub struct ModelClient {
     credential: Credential,
     request_max_retries: u64,
     idle_timeout: Duration,
+}
+
+/// What the compaction endpoint answered.
+#[derive(Debug)]
+pub struct CompactedHistory {
+    /// The history to go on with.
+    pub output: Vec<Box<RawValue>>,
+    /// The request's usage, if reported.
+    pub usage: Option<Usage>,
 }
 
 /// An open response stream.
@@ -125,14 +135,17 @@ impl ModelClient {
     }
 
     /// `POST {base_url}/responses/compact` (SPEC §20, remote procedure): the
-    /// compacted history the provider returns (`{"output": [items]}`), with the
-    /// request-level retries of [`ModelClient::open`]. A body that cannot be
-    /// read is a retryable stream error; one that is not that shape is fatal.
-    pub async fn compact(&self, body: Bytes) -> Result<Vec<Box<RawValue>>, ModelError> {
+    /// compacted history the provider returns (`{"output": [items]}`, and its
+    /// `usage` if it reports one), with the request-level retries of
+    /// [`ModelClient::open`]. A body that cannot be read is a retryable stream
+    /// error; one that is not that shape is fatal.
+    pub async fn compact(&self, body: Bytes) -> Result<CompactedHistory, ModelError> {
         /// The answer of the compaction endpoint.
         #[derive(serde::Deserialize)]
         struct Compacted {
             output: Vec<Box<RawValue>>,
+            #[serde(default)]
+            usage: Value,
         }
         let url = match self.url.split_once('?') {
             Some((path, query)) => format!("{path}{COMPACT_SUFFIX}?{query}"),
@@ -145,7 +158,10 @@ impl ModelClient {
             stream_error(STREAM_CLOSED_MESSAGE)
         })?;
         serde_json::from_slice::<Compacted>(&bytes)
-            .map(|compacted| compacted.output)
+            .map(|compacted| CompactedHistory {
+                output: compacted.output,
+                usage: sse::parse_usage(&compacted.usage),
+            })
             .map_err(|err| ModelError::Fatal(format!("unexpected answer from `{url}`: {err}")))
     }
 

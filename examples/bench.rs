@@ -14,6 +14,8 @@
 //! |---|---|---|
 //! | one-message run | `codex exec --json "…"` answered by one message: spawn → process exit | ≤ 25 ms |
 //! | per tool step | a turn of 20 sequential `exec_command` `echo` steps (each its own model response) then a message, with `--sandbox danger-full-access`, and with the read-only sandbox under layer 1 alone (`-c sandbox.namespaces="off"`) and under layers 1+2 (`"required"`): (wall time − median one-message wall time) / 20; every sandboxed step must exit 0 | ≤ 4 ms open, ≤ 6 ms sandboxed |
+//! | per tool step, compacting run | a turn of 200 sequential `exec_command` steps each echoing 1,000 bytes, unsandboxed, against a mock that models a 20,000-token window (`-c model_context_window=20000`; usage = request size, larger requests refused, summary requests answered with a note), so the run compacts several times (at least 3, or the bench fails; every step must exit 0 and no request may be refused): (wall time − median one-message wall time) / 200 | ≤ 4 ms |
+//! | peak RSS, 10-step / 200-step compacting run | the child's peak RSS (see below) in the 200-step run and in the same turn cut to 10 steps (which never compacts) | ≤ 15 MiB / ≤ 2 × the 10-step run |
 //! | helper `-- true` | `codex sandbox-exec --policy read-only <namespaces> -- true` run directly: spawn → exit, with the namespaces off and required (see [`helper_true_args`]) | (informational) |
 //! | namespace setup | per iteration, the `required` helper run − the `off` one: what creating the namespaces costs | (informational) |
 //! | first event | spawn → the first stdout line has been read | ≤ 8 ms |
@@ -56,6 +58,8 @@ use std::time::{Duration, Instant};
 
 #[path = "common/binaries.rs"]
 mod binaries;
+#[path = "common/compaction_bench.rs"]
+mod compaction_bench;
 
 use anyhow::{bail, Context, Result};
 use binaries::Binaries;
@@ -168,6 +172,8 @@ fn main() -> Result<()> {
         step_overhead.push((sandbox, overhead));
     }
 
+    let compaction =
+        compaction_bench::measure(&codex, work.path(), &repo, iters, percentile(&wall, 50.0))?;
     let helper = HelperFigures::measure(&codex, &repo, iters)?;
     if !helper.namespaces_supported {
         writeln!(
@@ -208,6 +214,20 @@ fn main() -> Result<()> {
             "ms",
             &step_overhead[2].1,
             6.0,
+        ),
+        Row::at_most(
+            "compacting_run_step_overhead_ms",
+            "per tool step, 200-step compacting run",
+            "ms",
+            &compaction.per_step,
+            4.0,
+        ),
+        Row::at_most(
+            "compactions_per_long_run",
+            "  compactions per 200-step run",
+            "",
+            &compaction.compactions,
+            f64::INFINITY,
         ),
         Row::at_most(
             "helper_true_layer1_ms",
@@ -286,6 +306,23 @@ fn main() -> Result<()> {
             &rss_big,
             15.0,
         ),
+        Row::at_most(
+            "peak_rss_short_steps_mib",
+            "peak RSS, 10-step run",
+            "MiB",
+            &compaction.rss_short,
+            15.0,
+        ),
+        Row {
+            note: Some("≤ 2 × the 10-step run"),
+            ..Row::at_most(
+                "peak_rss_long_compacting_mib",
+                "peak RSS, 200-step compacting run",
+                "MiB",
+                &compaction.rss_long,
+                2.0 * percentile(&compaction.rss_short, 50.0),
+            )
+        },
         Row::at_most(
             "mcp_three_servers_run_ms",
             "3 MCP servers (200 ms each) run",

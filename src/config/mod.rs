@@ -6,6 +6,7 @@
 //! The runner only ever sees the `Config` this produces.
 
 pub mod auth;
+pub mod compaction;
 pub mod file;
 pub mod mcp;
 pub mod overrides;
@@ -118,6 +119,8 @@ pub struct Config {
     pub view_image: bool,
     /// Parsed `--output-schema`.
     pub output_schema: Option<JsonValue>,
+    /// Context window and compaction settings (SPEC §20).
+    pub compaction: compaction::CompactionConfig,
     /// `--thread-source`: where the thread comes from (recorded in `session_meta`).
     pub thread_source: Option<String>,
     /// `--cyber-access-program`: recorded in `session_meta`; with API-key auth
@@ -200,16 +203,8 @@ impl Config {
                 toml_cfg.show_raw_agent_reasoning == Some(true),
             ),
             (
-                "model_context_window",
-                toml_cfg.model_context_window.is_some(),
-            ),
-            (
                 "model_max_output_tokens",
                 toml_cfg.model_max_output_tokens.is_some(),
-            ),
-            (
-                "model_auto_compact_token_limit",
-                toml_cfg.model_auto_compact_token_limit.is_some(),
             ),
             (
                 "forced_login_method",
@@ -297,6 +292,8 @@ impl Config {
             .or_else(|| toml_cfg.tools.as_ref().and_then(|t| t.view_image))
             .unwrap_or(true);
 
+        let compaction = compaction::resolve(&toml_cfg, &features)?;
+
         let base_instructions = match (
             &toml_cfg.base_instructions,
             &toml_cfg.experimental_instructions_file,
@@ -349,6 +346,7 @@ impl Config {
             web_search,
             view_image,
             output_schema,
+            compaction,
             thread_source: args.thread_source.clone(),
             cyber_access_program: args.cyber_access_program.map(|p| p.name()),
             originator: provider::non_blank_env("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")

@@ -18,6 +18,8 @@ use crate::runner::INTERRUPTED_MESSAGE;
 
 /// Lines of command output shown under a finished command.
 const MAX_OUTPUT_LINES: usize = 20;
+/// Printed when the thread's history was compacted (SPEC §20), as 0.169.
+const CONTEXT_COMPACTED_LINE: &str = "context compacted";
 /// Spinner redraw interval.
 const SPINNER_TICK_MS: u64 = 100;
 
@@ -94,6 +96,7 @@ impl HumanRenderer {
                 self.reporter.line("turn interrupted");
             }
             ThreadEvent::TurnFailed { .. } => {}
+            ThreadEvent::ContextCompacted {} => self.reporter.line(CONTEXT_COMPACTED_LINE),
             ThreadEvent::TurnCompleted { usage } => {
                 self.reporter
                     .line(&self.reporter.paint("tokens used", Style::MagentaItalic));
@@ -106,6 +109,7 @@ impl HumanRenderer {
                 | ThreadEvent::ItemCompleted { .. }
                 | ThreadEvent::ItemUpdated { .. }
                 | ThreadEvent::Error { .. }
+                | ThreadEvent::ContextCompacted {}
         );
         if waiting {
             self.start_spinner();

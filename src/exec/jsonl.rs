@@ -15,8 +15,11 @@ impl JsonlRenderer {
         JsonlRenderer { sink }
     }
 
-    /// Print one event.
+    /// Print one event (nothing for a compaction: 0.169 prints none).
     pub fn render(&mut self, event: &ThreadEvent) -> Result<(), SinkError> {
+        if matches!(event, ThreadEvent::ContextCompacted {}) {
+            return Ok(());
+        }
         self.sink.json_line(event, line_len_hint(event))
     }
 }

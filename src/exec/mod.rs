@@ -485,7 +485,8 @@ fn is_turn_end(event: &ThreadEvent) -> bool {
         | ThreadEvent::TurnStarted {}
         | ThreadEvent::ItemStarted { .. }
         | ThreadEvent::ItemUpdated { .. }
-        | ThreadEvent::ItemCompleted { .. } => false,
+        | ThreadEvent::ItemCompleted { .. }
+        | ThreadEvent::ContextCompacted {} => false,
     }
 }
 

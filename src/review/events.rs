@@ -84,7 +84,8 @@ impl ReviewEvents {
             }
             event @ (ThreadEvent::ThreadStarted { .. }
             | ThreadEvent::TurnStarted {}
-            | ThreadEvent::Error { .. }) => self.ready.push_back(event),
+            | ThreadEvent::Error { .. }
+            | ThreadEvent::ContextCompacted {}) => self.ready.push_back(event),
         }
     }
 

@@ -15,6 +15,13 @@ use crate::sandbox::SandboxPolicy;
 const BASE_INSTRUCTIONS: &str = include_str!("prompts/base_instructions.md");
 /// Separator between global and project AGENTS.md text (SPEC §19.1).
 const PROJECT_DOC_SEPARATOR: &str = "\n\n--- project-doc ---\n\n";
+/// How the AGENTS.md message starts.
+const AGENTS_MD_HEADING: &str = "# AGENTS.md instructions for ";
+/// How the environment context message starts.
+const ENVIRONMENT_CONTEXT_OPEN: &str = "<environment_context>";
+/// How the reference's classic user-instructions message starts (found in
+/// resumed rollouts).
+const USER_INSTRUCTIONS_OPEN: &str = "<user_instructions>";
 
 /// The `instructions` field of every request. Families without an
 /// apply_patch tool also get the patch-format instructions, since they edit
@@ -44,13 +51,29 @@ pub fn initial_items(config: &Config, local_date: &str) -> Vec<Value> {
         items.push(message(
             "user",
             &format!(
-                "# AGENTS.md instructions for {}\n\n<INSTRUCTIONS>\n{docs}\n</INSTRUCTIONS>",
+                "{AGENTS_MD_HEADING}{}\n\n<INSTRUCTIONS>\n{docs}\n</INSTRUCTIONS>",
                 config.cwd.display()
             ),
         ));
     }
     items.push(message("user", &environment_context(config, local_date)));
     items
+}
+
+/// Whether a message with `role` and `text` is initial context (instructions,
+/// permissions, AGENTS.md, the environment) rather than something a user wrote.
+pub fn is_context_message(role: &str, text: &str) -> bool {
+    match role {
+        "user" => [
+            AGENTS_MD_HEADING,
+            ENVIRONMENT_CONTEXT_OPEN,
+            USER_INSTRUCTIONS_OPEN,
+        ]
+        .iter()
+        .any(|open| text.starts_with(open)),
+        "developer" | "system" => true,
+        _ => false,
+    }
 }
 
 /// The user's prompt: image parts first, then the text (SPEC §7.4).
@@ -100,7 +123,7 @@ fn permissions_text(config: &Config) -> String {
 /// `<environment_context>` with the classic fields plus date and timezone.
 pub fn environment_context(config: &Config, local_date: &str) -> String {
     let mut lines = vec![
-        "<environment_context>".to_string(),
+        ENVIRONMENT_CONTEXT_OPEN.to_string(),
         format!("  <cwd>{}</cwd>", config.cwd.display()),
         "  <approval_policy>never</approval_policy>".to_string(),
         format!(

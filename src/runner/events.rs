@@ -37,6 +37,10 @@ pub enum ThreadEvent {
     /// A non-item error notice: stream retry notices and the fatal error before `turn.failed`.
     #[serde(rename = "error")]
     Error { message: String },
+    /// The thread's history was compacted (SPEC §20). Only the human transcript
+    /// shows it: `--json` prints nothing for it, as 0.169.
+    #[serde(rename = "context.compacted")]
+    ContextCompacted {},
 }
 
 /// The five token counters, thread-cumulative.

@@ -60,6 +60,12 @@ impl History {
         }
     }
 
+    /// Replace every item with `items` (compaction); nothing is recorded here:
+    /// the `compacted` record carries them.
+    pub fn replace(&mut self, items: Vec<Box<RawValue>>) {
+        self.items = items;
+    }
+
     /// The items, for a request's `input`.
     pub fn items(&self) -> &[Box<RawValue>] {
         &self.items

@@ -1,6 +1,7 @@
 //! The agent core: a thread that runs turns against the model and emits
 //! notifications. Knows nothing about clap, stdout or terminals.
 
+mod compact;
 pub mod context;
 pub mod emitter;
 pub mod events;

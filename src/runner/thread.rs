@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::compact::Compactor;
 use super::emitter::Emitter;
 use super::events::{ThreadError, ThreadEvent, Usage};
 use super::history::History;
@@ -75,6 +76,14 @@ impl AgentThread {
                 ));
                 catalog::find_or_generic(&config.model)
             });
+            // `model_context_window` replaces the catalogue's window everywhere.
+            let info = catalog::ModelInfo {
+                context_window: config
+                    .compaction
+                    .context_window
+                    .unwrap_or(info.context_window),
+                ..info
+            };
             for key in info.ignored_reasoning_keys(&config) {
                 emitter.warning(format!(
                     "`{key}` has no effect: model `{}` does not support reasoning \
@@ -84,6 +93,8 @@ impl AgentThread {
             }
             let tools = ToolRegistry::new(&config, &info, known.is_some(), &id, mcp);
             let base_instructions = context::base_instructions(&config, &info);
+            let initial_context = context::initial_items(&config, &local_date);
+            let compactor = Compactor::new(&config.compaction, &info, &initial_context);
             let (mut history, mut usage, mut env_update) = match resumed {
                 Some(resumed) => {
                     let changed = records::environment_changed(&resumed, &config);
@@ -98,7 +109,7 @@ impl AgentThread {
                         );
                     }
                     let mut history = History::default();
-                    history.extend(&context::initial_items(&config, &local_date), recorder);
+                    history.extend(&initial_context, recorder);
                     (history, Usage::default(), false)
                 }
             };
@@ -136,6 +147,7 @@ impl AgentThread {
                             requested_model: &config.model,
                             context_window: info.effective_context_window(),
                             recorder,
+                            compactor: &compactor,
                         };
                         let mut turn_tools = TurnTools::default();
                         let outcome = tokio::select! {

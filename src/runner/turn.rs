@@ -8,15 +8,22 @@
 //! them (some concurrently, see `tools` for the rule); their outputs follow
 //! the response's items in history in call order, then the images that
 //! `view_image` calls attached, so the next request carries both.
+//!
+//! Between requests the history may be compacted (SPEC §20, see `compact`):
+//! after a response that filled the context to the limit when the turn goes
+//! on, and once when a request is refused with `context_length_exceeded`,
+//! before that request is sent again (a second refusal fails the turn).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use super::compact::Compactor;
 use super::emitter::Emitter;
 use super::events::{ItemDetails, MessageText, Usage};
 use super::history::History;
@@ -53,6 +60,8 @@ pub struct Turn<'a> {
     pub context_window: u64,
     /// Where history items and token counts are recorded (`None`: ephemeral).
     pub recorder: Option<&'a RolloutRecorder>,
+    /// When and how the history is compacted.
+    pub compactor: &'a Compactor,
 }
 
 impl Turn<'_> {
@@ -65,12 +74,25 @@ impl Turn<'_> {
         turn_tools: &mut TurnTools,
     ) -> Result<(), ModelError> {
         let mut warned_reroute = false;
+        // Whether the request about to be sent again was refused for its size.
+        let mut overflowed = false;
         loop {
-            let body = self
-                .template
-                .body(history.items())
-                .map_err(|err| ModelError::Fatal(format!("cannot serialise the request: {err}")))?;
-            let sample = self.sample_with_retries(Bytes::from(body)).await?;
+            let body = Bytes::from(
+                self.template
+                    .body(history.items())
+                    .map_err(serialise_error)?,
+            );
+            let sample = match self.with_stream_retries(|| self.sample(body.clone())).await {
+                Ok(sample) => sample,
+                Err(ModelError::ContextWindowExceeded) if !overflowed => {
+                    overflowed = true;
+                    drop(body);
+                    self.compact(history, usage).await?;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            overflowed = false;
             if let Some(served) = &sample.served_model {
                 if served != self.requested_model && !warned_reroute {
                     warned_reroute = true;
@@ -80,7 +102,8 @@ impl Turn<'_> {
                     ));
                 }
             }
-            if let Some(u) = &sample.usage {
+            let last_usage = sample.usage;
+            if let Some(u) = &last_usage {
                 usage.add(u);
             }
             history.extend_raw(sample.items, self.recorder);
@@ -106,14 +129,24 @@ impl Turn<'_> {
                 attachments.extend(result.attachment);
             }
             history.extend(&attachments, self.recorder);
+            if self.compactor.limit_reached(last_usage.as_ref()) {
+                self.compact(history, usage).await?;
+            }
         }
     }
 
-    /// The stream-level retry loop (SPEC §7.7b).
-    async fn sample_with_retries(&self, body: Bytes) -> Result<Sample, ModelError> {
+    /// The stream-level retry loop (SPEC §7.7b) around `attempt` (one request).
+    pub(super) async fn with_stream_retries<T, F, Fut>(
+        &self,
+        mut attempt: F,
+    ) -> Result<T, ModelError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ModelError>>,
+    {
         let mut retry: u64 = 0;
         loop {
-            match self.sample(body.clone()).await {
+            match attempt().await {
                 Ok(sample) => return Ok(sample),
                 Err(err) => {
                     let Some(delay) = err.retry_hint() else {
@@ -168,15 +201,7 @@ impl Turn<'_> {
                     sample.usage = usage;
                     return Ok(sample);
                 }
-                ResponseEvent::Failed(Failure::ContextWindowExceeded) => {
-                    return Err(ModelError::ContextWindowExceeded)
-                }
-                ResponseEvent::Failed(Failure::QuotaExceeded) => {
-                    return Err(ModelError::QuotaExceeded)
-                }
-                ResponseEvent::Failed(Failure::Retryable { message, delay }) => {
-                    return Err(ModelError::Stream { message, delay })
-                }
+                ResponseEvent::Failed(failure) => return Err(failure_error(failure)),
                 ResponseEvent::Incomplete(reason) => return Err(ModelError::Incomplete(reason)),
                 ResponseEvent::Created | ResponseEvent::Ignored => {}
             }
@@ -244,8 +269,23 @@ impl Turn<'_> {
     }
 }
 
+/// The error a `response.failed` ends a request with.
+pub(super) fn failure_error(failure: Failure) -> ModelError {
+    match failure {
+        Failure::ContextWindowExceeded => ModelError::ContextWindowExceeded,
+        Failure::QuotaExceeded => ModelError::QuotaExceeded,
+        Failure::Retryable { message, delay } => ModelError::Stream { message, delay },
+    }
+}
+
+/// A request body that could not be serialised (fatal; it cannot happen with
+/// the JSON values histories hold).
+pub(super) fn serialise_error(err: serde_json::Error) -> ModelError {
+    ModelError::Fatal(format!("cannot serialise the request: {err}"))
+}
+
 /// The text of an assistant message item.
-fn message_text(item: &OutputItem<'_>) -> MessageText {
+pub(super) fn message_text(item: &OutputItem<'_>) -> MessageText {
     item.field("content")
         .and_then(single_text_literal)
         .and_then(|literal| MessageText::from_literal(literal.to_owned()))
@@ -276,7 +316,7 @@ fn single_text_literal(content: &RawValue) -> Option<&RawValue> {
 /// null when the response reported none) and the first rate-limit snapshot
 /// (`codex`), then one more for each further limit, as the reference emits
 /// one per snapshot. Nothing when there is neither usage nor a snapshot.
-fn record_token_counts(
+pub(super) fn record_token_counts(
     rec: &RolloutRecorder,
     total: &Usage,
     last: Option<&Usage>,

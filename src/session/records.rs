@@ -84,6 +84,17 @@ fn usage(u: &Usage) -> Value {
     })
 }
 
+/// A `compacted` record (SPEC §16.1, §20): the summary text (empty after the
+/// remote procedure) and the history that replaces everything before it,
+/// which resume replays.
+#[derive(Debug, serde::Serialize)]
+pub struct Compacted<'a> {
+    /// The summary the model wrote.
+    pub message: &'a str,
+    /// The history the thread goes on with.
+    pub replacement_history: &'a [Box<serde_json::value::RawValue>],
+}
+
 /// Output kept in an `exec_command_end` record, in tokens of about four bytes
 /// (10,000 bytes, head and tail kept), so a noisy command cannot bloat the rollout.
 pub const EXEC_END_OUTPUT_TOKENS: usize = 2_500;

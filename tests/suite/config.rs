@@ -64,7 +64,7 @@ fn unknown_config_key_is_ignored() -> anyhow::Result<()> {
 #[test]
 fn unhonoured_key_is_reported() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![message_reply("ok")])?;
-    env.write_config("model_context_window = 1000", "")?;
+    env.write_config("model_max_output_tokens = 1000", "")?;
     let run = env.exec().args(["--json", "hi"]).run()?;
     assert_eq!(run.code(), Some(0), "{run}");
     let (_, events) = run.events()?;
@@ -72,9 +72,39 @@ fn unhonoured_key_is_reported() -> anyhow::Result<()> {
         events[1],
         error_item(
             "item_0",
-            "config key `model_context_window` is not supported by this runner and has no effect"
+            "config key `model_max_output_tokens` is not supported by this runner and has no effect"
         )
     );
+    Ok(())
+}
+
+/// `model_context_window` and `model_auto_compact_token_limit` are honoured
+/// without a warning: the rollout reports 95 % of the configured window.
+#[test]
+fn context_window_keys_are_honoured() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![message_reply("ok")])?;
+    env.write_config(
+        "model_context_window = 10000\nmodel_auto_compact_token_limit = 5000",
+        "",
+    )?;
+    let run = env.exec().args(["--json", "hi"]).run()?;
+    assert_eq!(run.code(), Some(0), "{run}");
+    let (_, events) = run.events()?;
+    assert!(item_events(&events, "error").is_empty(), "{events:#?}");
+    let records = records(&rollouts(&env.codex_home)[0])?;
+    let started = event_payloads(&records, "task_started");
+    assert_eq!(started[0]["model_context_window"], 9_500);
+    let counts = event_payloads(&records, "token_count");
+    assert_eq!(counts[0]["info"]["model_context_window"], 9_500);
+    Ok(())
+}
+
+/// A context window of zero tokens is a configuration error.
+#[test]
+fn a_zero_context_window_is_rejected() -> anyhow::Result<()> {
+    let env = TestEnv::new(vec![message_reply("ok")])?;
+    let stderr = startup_failure(&env, &["--json", "-c", "model_context_window=0", "hi"])?;
+    assert!(stderr.contains("`model_context_window`"), "{stderr}");
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 
 mod apply_patch_tool;
 mod cli;
+mod compaction;
+mod compaction_overflow;
 mod config;
 mod git_check;
 mod human_output;

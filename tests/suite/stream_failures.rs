@@ -177,7 +177,9 @@ fn generic_response_failed_is_retried() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `context_length_exceeded` is fatal at once with the context-window message.
+/// `context_length_exceeded` that compaction cannot cure (even the summary
+/// request, trimmed to the initial context, is refused) fails the turn with the
+/// context-window message and nothing else on stdout.
 #[test]
 fn context_length_exceeded_is_fatal() -> anyhow::Result<()> {
     let env = TestEnv::with_fallback(
@@ -199,7 +201,11 @@ fn context_length_exceeded_is_fatal() -> anyhow::Result<()> {
         "Codex ran out of room in the model's context window. Start a new thread or clear earlier history before retrying.",
     ));
     assert_eq!(events, expected);
-    assert_eq!(env.requests().len(), 1);
+    let requests = env.requests();
+    assert_eq!(requests.len(), 3, "the step, its summary request, trimmed");
+    assert_eq!(requests[0].json()["tool_choice"], "auto");
+    assert_eq!(requests[2].json()["tool_choice"], "none");
+    assert!(requests[2].input().len() < requests[1].input().len());
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! A scripted OpenAI Responses-API server on 127.0.0.1.
 //!
-//! [`MockServer`] answers every `POST` to a path ending in `/responses` with the next
-//! scripted [`Reply`] (then the fallback, if any, then a 500). Every request, whatever its
-//! method and path, is recorded as a [`RecordedRequest`]; requests other than
-//! `POST …/responses` get a 404. It speaks plain HTTP/1.1 with keep-alive on blocking
+//! [`MockServer`] answers every model request (a `POST` to a path ending in `/responses`,
+//! or in `/responses/compact`, the remote compaction endpoint) with the next scripted
+//! [`Reply`] (then the fallback, if any, then a 500). Every request, whatever its
+//! method and path, is recorded as a [`RecordedRequest`]; other requests get a 404. The
+//! builder can add routes (replies chosen by a predicate on the request) and model a
+//! context window (requests too large fail with `context_length_exceeded`, usage
+//! reports each request's size): see [`MockServerBuilder`]. It speaks plain HTTP/1.1 with keep-alive on blocking
 //! std sockets (one accept thread, one thread per connection), so it can be used from
 //! synchronous tests without an async runtime.
 //!
@@ -85,11 +88,14 @@ mod request;
 mod response;
 mod server;
 
+mod window;
+
 pub mod ev;
 
 pub use reply::Reply;
 pub use request::RecordedRequest;
 pub use server::{MockServer, MockServerBuilder};
+pub use window::{request_tokens, BYTES_PER_TOKEN, CONTEXT_WINDOW_EXCEEDED_MESSAGE};
 
 /// Response id used by [`message_reply`].
 pub const MESSAGE_REPLY_RESPONSE_ID: &str = "resp_mock";

@@ -50,10 +50,18 @@ impl RecordedRequest {
         self.path.split('?').next().unwrap_or_default()
     }
 
-    /// Whether this is a `POST` to a path ending in `/responses` (the requests that
-    /// consume scripted replies).
+    /// Whether this is a model request (the requests that consume scripted replies): a
+    /// `POST` to a path ending in `/responses`, or in `/responses/compact` (see
+    /// [`RecordedRequest::is_compact_request`]).
     pub fn is_responses_request(&self) -> bool {
-        self.method == "POST" && self.path_only().ends_with("/responses")
+        self.method == "POST"
+            && (self.path_only().ends_with("/responses") || self.is_compact_request())
+    }
+
+    /// Whether this is a `POST` to a path ending in `/responses/compact` (the remote
+    /// compaction endpoint).
+    pub fn is_compact_request(&self) -> bool {
+        self.method == "POST" && self.path_only().ends_with("/responses/compact")
     }
 
     /// The request as one JSON object, the format of the binary's `--log` lines:

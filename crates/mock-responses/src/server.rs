@@ -13,6 +13,7 @@ use crate::http::{ReadError, RequestReader};
 use crate::reply::Reply;
 use crate::request::RecordedRequest;
 use crate::response::{error_body, render_events, write_reply, write_status, After};
+use crate::window::{overflow_reply, request_tokens, with_input_tokens};
 
 /// How often blocked reads wake up to look at the shutdown flag.
 const POLL: Duration = Duration::from_millis(200);
@@ -23,6 +24,7 @@ const EXHAUSTED_BODY: &str =
     r#"{"error":{"message":"mock-responses: no scripted reply left","type":"server_error"}}"#;
 
 type RequestHook = Box<dyn Fn(&RecordedRequest) + Send + Sync>;
+type Matcher = Box<dyn Fn(&RecordedRequest) -> bool + Send + Sync>;
 
 struct State {
     replies: VecDeque<Reply>,
@@ -38,6 +40,12 @@ struct Shared {
     fallback_chunks: Vec<Vec<u8>>,
     shutdown: AtomicBool,
     hook: Option<RequestHook>,
+    /// Replies for the requests their matcher accepts, checked in order.
+    routes: Vec<(Matcher, Reply)>,
+    /// The modelled context window in tokens (see [`MockServerBuilder::context_window`]).
+    context_window: Option<u64>,
+    /// Whether usage reports the request's size (see [`MockServerBuilder::usage_from_request`]).
+    usage_from_request: bool,
 }
 
 impl Shared {
@@ -53,6 +61,9 @@ pub struct MockServerBuilder {
     fallback: Option<Reply>,
     port: u16,
     hook: Option<RequestHook>,
+    routes: Vec<(Matcher, Reply)>,
+    context_window: Option<u64>,
+    usage_from_request: bool,
 }
 
 impl MockServerBuilder {
@@ -89,6 +100,34 @@ impl MockServerBuilder {
         self
     }
 
+    /// Answers every model request that `matcher` accepts with `reply` (as often as it
+    /// matches) instead of the next scripted reply, which stays in place. Routes are
+    /// checked in the order they were added; the first that matches answers.
+    pub fn route(
+        mut self,
+        matcher: impl Fn(&RecordedRequest) -> bool + Send + Sync + 'static,
+        reply: Reply,
+    ) -> MockServerBuilder {
+        self.routes.push((Box::new(matcher), reply));
+        self
+    }
+
+    /// Models a context window of `tokens` tokens: a model request larger than that
+    /// ([`request_tokens`](crate::request_tokens)) gets a stream that fails with
+    /// `context_length_exceeded`, and consumes neither a route nor a scripted reply.
+    pub fn context_window(mut self, tokens: u64) -> MockServerBuilder {
+        self.context_window = Some(tokens);
+        self
+    }
+
+    /// Makes every `response.completed` report the request's size as its
+    /// `usage.input_tokens` ([`request_tokens`](crate::request_tokens)), as a real model
+    /// would, keeping the scripted `output_tokens`.
+    pub fn usage_from_request(mut self) -> MockServerBuilder {
+        self.usage_from_request = true;
+        self
+    }
+
     /// Binds the socket and starts serving on a background thread.
     pub fn start(self) -> io::Result<MockServer> {
         let listener = TcpListener::bind(("127.0.0.1", self.port))?;
@@ -108,6 +147,9 @@ impl MockServerBuilder {
             fallback: self.fallback,
             shutdown: AtomicBool::new(false),
             hook: self.hook,
+            routes: self.routes,
+            context_window: self.context_window,
+            usage_from_request: self.usage_from_request,
         });
         let accept_shared = Arc::clone(&shared);
         let accept_thread = thread::Builder::new()
@@ -175,7 +217,8 @@ impl MockServer {
         self.shared.lock().requests.clone()
     }
 
-    /// Only the `POST …/responses` requests, in arrival order.
+    /// Only the model requests (`POST …/responses` and `POST …/responses/compact`), in
+    /// arrival order.
     pub fn response_requests(&self) -> Vec<RecordedRequest> {
         self.shared
             .lock()
@@ -291,16 +334,42 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         if let Some(hook) = &shared.hook {
             hook(&request);
         }
+        let tokens = request_tokens(&request);
+        // Requests that do not fit the window, then routed ones, consume no script.
+        let unscripted = if !is_responses {
+            None
+        } else if shared.context_window.is_some_and(|window| tokens > window) {
+            Some(overflow_reply())
+        } else {
+            shared
+                .routes
+                .iter()
+                .find(|(matcher, _)| matcher(&request))
+                .map(|(_, reply)| reply.clone())
+        };
         let scripted = {
             let mut state = shared.lock();
             state.requests.push(request);
             if is_responses {
                 state.response_requests += 1;
                 shared.arrived.notify_all();
-                state.replies.pop_front()
+                match unscripted {
+                    Some(reply) => Some(reply),
+                    None => state.replies.pop_front(),
+                }
             } else {
                 None
             }
+        };
+        // Realistic usage needs the reply rendered for this request (not pre-rendered).
+        let sized = shared.usage_from_request && is_responses;
+        let scripted = match scripted {
+            None if sized => shared.fallback.clone(),
+            other => other,
+        };
+        let scripted = match scripted {
+            Some(reply) if sized => Some(with_input_tokens(&reply, tokens).unwrap_or(reply)),
+            other => other,
         };
         let result = if let Some(body) = not_found {
             write_status(&stream, 404, &body, &[], keep_alive).map(|()| After::KeepOpen)

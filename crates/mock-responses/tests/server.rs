@@ -423,3 +423,99 @@ fn event_constructors_have_the_documented_shapes() {
         "response.reasoning_summary_text.delta"
     );
 }
+
+/// The `data:` payloads of an event-stream response.
+fn payloads(resp: &common::Response) -> Vec<Value> {
+    resp.text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+#[test]
+fn routes_answer_matching_requests_without_consuming_the_script() {
+    let server = MockServer::builder()
+        .route(
+            |req| req.json()["tool_choice"] == "none",
+            message_reply("routed"),
+        )
+        .reply(message_reply("scripted 1"))
+        .reply(message_reply("scripted 2"))
+        .start()
+        .unwrap();
+    let mut client = Client::connect(server.port());
+    let routed = r#"{"tool_choice":"none","input":[]}"#;
+    assert!(client
+        .post("/v1/responses", BODY)
+        .text()
+        .contains("scripted 1"));
+    for _ in 0..2 {
+        assert!(client
+            .post("/v1/responses", routed)
+            .text()
+            .contains("routed"));
+    }
+    assert!(client
+        .post("/v1/responses", BODY)
+        .text()
+        .contains("scripted 2"));
+    assert_eq!(server.response_requests().len(), 4);
+}
+
+#[test]
+fn the_context_window_fails_large_requests_and_usage_reports_request_size() {
+    let body_tokens = mock_responses::request_tokens(&mock_responses::RecordedRequest {
+        method: "POST".into(),
+        path: "/v1/responses".into(),
+        headers: Vec::new(),
+        body: BODY.as_bytes().to_vec(),
+        received_at: Instant::now(),
+    });
+    assert_eq!(body_tokens, (BODY.len() as u64).div_ceil(4));
+    let server = MockServer::builder()
+        .context_window(body_tokens)
+        .usage_from_request()
+        .reply(Reply::sse(vec![
+            ev::created("r"),
+            ev::completed_with_usage("r", 1, 0, 7, 0),
+        ]))
+        .fallback(message_reply("fallback"))
+        .start()
+        .unwrap();
+    let mut client = Client::connect(server.port());
+    let usage = |resp: &common::Response| {
+        payloads(resp)
+            .into_iter()
+            .find(|p| p["type"] == "response.completed")
+            .map(|p| p["response"]["usage"].clone())
+            .unwrap()
+    };
+    let big = format!("{BODY}    ");
+    let failed = payloads(&client.post("/v1/responses", &big));
+    assert_eq!(failed[1]["type"], "response.failed");
+    assert_eq!(
+        failed[1]["response"]["error"]["code"],
+        "context_length_exceeded"
+    );
+    let first = usage(&client.post("/v1/responses", BODY));
+    assert_eq!(first["input_tokens"], json!(body_tokens));
+    assert_eq!(first["output_tokens"], 7);
+    assert_eq!(first["total_tokens"], json!(body_tokens + 7));
+    // The fallback is sized too.
+    let fallback = usage(&client.post("/v1/responses", BODY));
+    assert_eq!(fallback["input_tokens"], json!(body_tokens));
+    assert_eq!(server.response_requests().len(), 3);
+}
+
+#[test]
+fn compact_requests_consume_the_script() {
+    let server = MockServer::start(vec![Reply::status(200, r#"{"output":[]}"#)]).unwrap();
+    let mut client = Client::connect(server.port());
+    let resp = client.post("/v1/responses/compact", BODY);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.text(), r#"{"output":[]}"#);
+    let requests = server.response_requests();
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].is_compact_request());
+}

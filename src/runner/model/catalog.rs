@@ -11,6 +11,9 @@ use crate::config::Config;
 /// Share of the context window the reference reports as `model_context_window`
 /// (0.171: 500,000 → 475,000, 272,000 → 258,400).
 const EFFECTIVE_CONTEXT_WINDOW_PERCENT: u64 = 95;
+/// Share of the context window at which a thread compacts its history when
+/// `model_auto_compact_token_limit` does not say (SPEC §20, as the reference).
+const AUTO_COMPACT_PERCENT: u64 = 90;
 
 /// How a family receives the apply_patch tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +202,11 @@ impl ModelInfo {
         self.context_window * EFFECTIVE_CONTEXT_WINDOW_PERCENT / 100
     }
 
+    /// The token count at which a thread compacts by default: 90 % of the window.
+    pub fn default_auto_compact_limit(&self) -> u64 {
+        self.context_window * AUTO_COMPACT_PERCENT / 100
+    }
+
     /// What `reasoning` says for this model under `config`: the configured
     /// effort and summary, else the family's defaults; `None` for a family that
     /// does not reason (unless `model_supports_reasoning_summaries = true`).
@@ -262,6 +270,10 @@ mod tests {
         assert_eq!(
             find_or_generic("gpt-6.2-astra").effective_context_window(),
             258_400
+        );
+        assert_eq!(
+            find_or_generic("gpt-6.2-astra").default_auto_compact_limit(),
+            244_800
         );
     }
 

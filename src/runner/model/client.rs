@@ -8,6 +8,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sse_stream::SseByteStream;
 
@@ -15,6 +16,7 @@ use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
 use super::rate_limits::{self, RateLimitSnapshot};
 use super::sse::{self, ResponseEvent};
 use crate::config::{Config, Credential};
+use crate::runner::events::Usage;
 use crate::runner::tools::prefix_at_boundary;
 
 /// Client for one provider; cheap to share by reference.
@@ -26,6 +28,15 @@ pub struct ModelClient {
     credential: Credential,
     request_max_retries: u64,
     idle_timeout: Duration,
+}
+
+/// What the compaction endpoint answered.
+#[derive(Debug)]
+pub struct CompactedHistory {
+    /// The history to go on with.
+    pub output: Vec<Box<RawValue>>,
+    /// The request's usage, if reported.
+    pub usage: Option<Usage>,
 }
 
 /// An open response stream.
@@ -119,24 +130,69 @@ impl ModelClient {
     /// Open a stream for `body`, retrying 5xx and transport errors up to
     /// `request_max_retries` times. Cancel by dropping the future.
     pub async fn open(&self, body: Bytes) -> Result<ResponseStream, ModelError> {
+        let response = self.send(&self.url, None, body).await?;
+        Ok(self.stream_from(response))
+    }
+
+    /// `POST {base_url}/responses/compact` (SPEC §20, remote procedure): the
+    /// compacted history the provider returns (`{"output": [items]}`, and its
+    /// `usage` if it reports one), with the request-level retries of
+    /// [`ModelClient::open`]. A body that cannot be read is a retryable stream
+    /// error; one that is not that shape is fatal.
+    pub async fn compact(&self, body: Bytes) -> Result<CompactedHistory, ModelError> {
+        /// The answer of the compaction endpoint.
+        #[derive(serde::Deserialize)]
+        struct Compacted {
+            output: Vec<Box<RawValue>>,
+            #[serde(default)]
+            usage: Value,
+        }
+        let url = match self.url.split_once('?') {
+            Some((path, query)) => format!("{path}{COMPACT_SUFFIX}?{query}"),
+            None => format!("{}{COMPACT_SUFFIX}", self.url),
+        };
+        let json = HeaderValue::from_static("application/json");
+        let response = self.send(&url, Some(json), body).await?;
+        let bytes = response.bytes().await.map_err(|err| {
+            tracing::debug!(error = %error_chain(&err), "compaction answer failed mid-body");
+            stream_error(STREAM_CLOSED_MESSAGE)
+        })?;
+        serde_json::from_slice::<Compacted>(&bytes)
+            .map(|compacted| CompactedHistory {
+                output: compacted.output,
+                usage: sse::parse_usage(&compacted.usage),
+            })
+            .map_err(|err| ModelError::Fatal(format!("unexpected answer from `{url}`: {err}")))
+    }
+
+    /// POST `body` to `url` (with `accept` instead of the SSE default when
+    /// given) until a 2xx answer, retrying 5xx and transport errors.
+    async fn send(
+        &self,
+        url: &str,
+        accept: Option<HeaderValue>,
+        body: Bytes,
+    ) -> Result<Response, ModelError> {
         if let Credential::MissingEnvKey(message) = &self.credential {
             return Err(ModelError::MissingCredential(message.clone()));
+        }
+        let mut headers = self.headers.clone();
+        if let Some(accept) = accept {
+            headers.insert(reqwest::header::ACCEPT, accept);
         }
         let mut attempt: u64 = 0;
         loop {
             let sent = self
                 .http
-                .post(&self.url)
-                .headers(self.headers.clone())
+                .post(url)
+                .headers(headers.clone())
                 .body(body.clone())
                 .send()
                 .await;
             let retries_left = attempt < self.request_max_retries;
             attempt += 1;
             match sent {
-                Ok(response) if response.status().is_success() => {
-                    return Ok(self.stream_from(response));
-                }
+                Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) if response.status().is_server_error() => {
                     let status = response.status();
                     let delay = retry_after(response.headers());
@@ -159,8 +215,7 @@ impl ModelClient {
                 Err(err) if err.is_builder() => {
                     // A malformed URL or header never gets better by retrying.
                     return Err(ModelError::Fatal(format!(
-                        "invalid model request to `{}`: {}",
-                        self.url,
+                        "invalid model request to `{url}`: {}",
                         error_chain(&err)
                     )));
                 }
@@ -204,6 +259,12 @@ impl ModelClient {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
+        // The API refuses an input larger than the window with this code (a
+        // `response.failed` says the same once the stream is open): the turn
+        // compacts and retries (SPEC §20).
+        if field("code").as_deref() == Some("context_length_exceeded") {
+            return ModelError::ContextWindowExceeded;
+        }
         match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 if field("code").as_deref() == Some("insufficient_quota") {
@@ -340,6 +401,9 @@ impl IdleWatch {
         self.quiet_ticks = 0;
     }
 }
+
+/// What follows `/responses` in the path of the compaction endpoint.
+const COMPACT_SUFFIX: &str = "/compact";
 
 /// Detail of a stream that ended before `response.completed`.
 pub const STREAM_CLOSED_MESSAGE: &str = "stream closed before response.completed";

@@ -44,7 +44,7 @@ mod plan;
 mod shell;
 mod view_image;
 
-pub(crate) use shell::prefix_at_boundary;
+pub(crate) use shell::{prefix_at_boundary, truncate_tokens};
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -49,7 +49,7 @@ mod spec;
 mod step;
 mod unified;
 
-pub(crate) use format::prefix_at_boundary;
+pub(crate) use format::{prefix_at_boundary, truncate_tokens};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

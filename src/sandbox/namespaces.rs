@@ -47,6 +47,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sched::CloneFlags;
+use nix::sys::signal::Signal;
 use nix::sys::stat::SFlag;
 use nix::sys::wait::WaitStatus;
 use nix::unistd::ForkResult;
@@ -681,6 +682,20 @@ fn mount_proc() {
 /// leave with its status. Dying from a signal kills the namespace (the child's death
 /// signal), which is what the runner expects of a killed command.
 fn wait_and_exit(child: nix::unistd::Pid, _alive: OwnedFd) -> ! {
+    // Still in the terminal's foreground group: ^C, ^\ and ^Z are for the command (its
+    // supervisor takes them inside), and would otherwise end or stop this process, and
+    // with it the whole namespace. Ignoring them here changes nothing for the child,
+    // which was forked before.
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGTSTP,
+        Signal::SIGTTIN,
+        Signal::SIGTTOU,
+    ] {
+        // SAFETY: SIG_IGN installs no handler code; this process is single-threaded.
+        let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigIgn) };
+    }
     // Our copies of the command's stdio would keep its pipes open after it closed them.
     if let Ok(null) = nix::fcntl::open(
         c"/dev/null",

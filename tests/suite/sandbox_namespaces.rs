@@ -289,7 +289,8 @@ fn codex_home_inside_the_workspace_is_read_only() -> Result<()> {
     Ok(())
 }
 
-/// Only the sandbox's own processes are listed in `/proc`, and the test process
+/// Only the sandbox's own processes are listed in `/proc` (the supervisor is pid 1, the
+/// command pid 2), and the test process
 /// (an ancestor of the runner) cannot be signalled.
 #[test]
 fn other_processes_are_invisible_and_unsignalable() -> Result<()> {
@@ -300,7 +301,8 @@ fn other_processes_are_invisible_and_unsignalable() -> Result<()> {
     )))?;
     let (_, output) = run_command(&env, env.codex(), &["-c", REQUIRED])?;
     ensure!(output.contains("kill=1"), "{output}");
-    ensure!(output.contains("self=1\n"), "not pid 1: {output}");
+    // Pid 1 is the supervisor; the command is its first child.
+    ensure!(output.contains("self=2\n"), "not pid 2: {output}");
     let pids: Vec<u32> = output
         .lines()
         .find_map(|line| line.strip_prefix("pids="))

@@ -147,10 +147,12 @@ fn send_datagram(address: &str, payload: &str) -> String {
     ))
 }
 
-/// The benign twin of the datagram attacks: a datagram socketpair.
+/// The benign twin of the datagram attacks: a message socketpair (`SOCK_SEQPACKET`;
+/// datagram socketpairs are refused without network, since a datagram socket can
+/// `sendmsg` to any address even when connected).
 fn datagram_pair_twin() -> Step {
     sh(python(
-        "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)\n\
+        "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)\n\
          os.write(a.fileno(), b'dgram-pair-ok')\n\
          print(os.read(b.fileno(), 32).decode())",
     ))

@@ -30,7 +30,7 @@
 //!
 //! [`Reply`] implements serde; the `mock-responses` binary reads a script file holding a
 //! JSON array of replies. Each reply is a flat object with exactly one of `sse`,
-//! `raw_sse` or `status`:
+//! `raw_sse`, `raw_sse_bytes`, `status` or `no_headers`:
 //!
 //! ```json
 //! [
@@ -50,13 +50,20 @@
 //!   },
 //!   {"status": 429, "body": {"error": {"message": "slow down"}}, "headers": {"retry-after": 1}},
 //!   {"status": 500, "body": "plain text"},
-//!   {"raw_sse": "data: {not json\n\n", "cut_after": 1}
+//!   {"raw_sse": "data: {not json\n\n", "cut_after": 1},
+//!   {"raw_sse_bytes": [100, 97, 116, 97, 58, 32, 255, 10, 10]},
+//!   {"no_headers": true}
 //! ]
 //! ```
 //!
 //! * `sse`: events; an object is written as `event: <its "type">\ndata: <compact json>\n\n`,
 //!   a string verbatim.
 //! * `raw_sse`: the whole stream body, written verbatim as a single chunk.
+//! * `raw_sse_bytes`: the same as an array of byte values, for bodies that are not
+//!   UTF-8 (a torn character, invalid bytes).
+//! * `no_headers: true`: the request is read and recorded, then nothing is ever sent
+//!   (not even the status line) until the client goes away: a server that hangs
+//!   before its response headers.
 //! * `status` + optional `body`: a string body is sent as is, any other JSON value
 //!   compactly serialised; the content type is `application/json` when the body parses as
 //!   JSON, else `text/plain; charset=utf-8`. `status` must be 200–599.

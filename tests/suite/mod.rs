@@ -15,6 +15,7 @@ mod request_shape;
 mod retries;
 mod rollout_records;
 mod sandbox;
+mod server_faults;
 mod session_names;
 mod sessions;
 mod shell_tools;

@@ -5,6 +5,7 @@
 mod human;
 mod images;
 mod jsonl;
+mod last_message;
 mod prompt;
 pub mod reporter;
 mod session;
@@ -103,6 +104,12 @@ pub fn main(args: ExecArgs) -> ExitStatus {
     if !skip_git && context::git_root(&config.cwd).is_none() {
         reporter.fatal(GIT_CHECK_MESSAGE);
         return ExitStatus::Failure;
+    }
+    if let Some(path) = &args.output_last_message {
+        if let Err(err) = last_message::check_writable(path) {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
     }
     // Computed before the runtime starts: the local offset is only knowable
     // while the process is single-threaded.

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod git_check;
 mod human_output;
+mod input_limits;
 mod mcp;
 mod mcp_resources;
 mod output_files;

@@ -12,19 +12,27 @@ pub struct LastMessageFileError {
     source: std::io::Error,
 }
 
-/// Open `path` for writing (creating it, empty, when it does not exist) and
-/// close it again. An existing file keeps its contents until the run writes it.
+/// Check that `path` can be written: an existing file is opened for writing
+/// (its contents stay until the run writes it); a missing one is created and
+/// removed again, so what a failed run leaves behind is decided at its end.
 pub fn check_writable(path: &Path) -> Result<(), LastMessageFileError> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map(drop)
-        .map_err(|source| LastMessageFileError {
-            path: path.to_path_buf(),
-            source,
-        })
+    let error = |source| LastMessageFileError {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(error)?;
+            let _ = std::fs::remove_file(path);
+            Ok(())
+        }
+        Err(err) => Err(error(err)),
+    }
 }
 
 #[cfg(test)]
@@ -48,6 +56,8 @@ mod tests {
             "{err}"
         );
         let file = dir.join("out.txt");
+        check_writable(&file).unwrap();
+        assert!(!file.exists());
         std::fs::write(&file, "old").unwrap();
         check_writable(&file).unwrap();
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "old");

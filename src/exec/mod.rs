@@ -223,6 +223,7 @@ impl FrontEnd {
             _ = sigterm.recv() => return ExitStatus::Terminated,
         };
         let mcp_summary = mcp.startup_summary();
+        let recorder = thread_session.recorder.clone();
         let mut thread = match AgentThread::start(
             config.clone(),
             local_date,
@@ -318,6 +319,12 @@ impl FrontEnd {
         // Let the agent finish its cleanup, but never hang on it.
         let _ = tokio::time::timeout(Duration::from_millis(INTERRUPT_GRACE_MS), thread.shutdown())
             .await;
+        // The human transcript showed the `error` event on stderr already.
+        if let Some(failure) = recorder.as_deref().and_then(|r| r.failure()) {
+            if self.json {
+                self.reporter.warning(&failure);
+            }
+        }
 
         match outcome {
             Outcome::StdoutClosed => ExitStatus::Success,

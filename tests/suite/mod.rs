@@ -17,6 +17,7 @@ mod retries;
 mod rollout_records;
 mod sandbox;
 mod server_faults;
+mod session_faults;
 mod session_names;
 mod sessions;
 mod shell_tools;

@@ -1,7 +1,9 @@
 //! A scripted OpenAI Responses-API server on 127.0.0.1.
 //!
 //! [`MockServer`] answers every `POST` to a path ending in `/responses` with the next
-//! scripted [`Reply`] (then the fallback, if any, then a 500). Every request, whatever its
+//! scripted [`Reply`] (then the fallback, if any, then a 500); with
+//! [`MockServerBuilder::per_thread`] each thread (`session_id` header) gets the whole
+//! script to itself, so concurrent clients each see their own conversation. Every request, whatever its
 //! method and path, is recorded as a [`RecordedRequest`]; requests other than
 //! `POST …/responses` get a 404. It speaks plain HTTP/1.1 with keep-alive on blocking
 //! std sockets (one accept thread, one thread per connection), so it can be used from
@@ -77,7 +79,7 @@
 //!
 //! # The binary
 //!
-//! `mock-responses --script <file.json> [--fallback <file.json>] [--port N]
+//! `mock-responses --script <file.json> [--fallback <file.json>] [--per-thread] [--port N]
 //! [--log <file.jsonl>] [--ignore-stdin]` prints the base URL as its first stdout line and
 //! serves until killed or until its stdin reaches EOF (unless `--ignore-stdin` is given or
 //! stdin is `/dev/null`). `--log` appends one JSON line per request, see

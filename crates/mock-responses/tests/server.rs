@@ -219,6 +219,28 @@ fn no_headers_records_the_request_and_sends_nothing() {
 }
 
 #[test]
+fn per_thread_scripts_are_served_to_each_thread() {
+    let server = MockServer::builder()
+        .replies([message_reply("first"), message_reply("second")])
+        .fallback(message_reply("fallback"))
+        .per_thread(true)
+        .start()
+        .unwrap();
+    let mut client = Client::connect(server.port());
+    let mut ask = |thread: &str| {
+        client.send("POST", "/v1/responses", &[("session_id", thread)], BODY);
+        client.read_response().text()
+    };
+    assert!(ask("a").contains("first"));
+    assert!(ask("b").contains("first"));
+    assert!(ask("a").contains("second"));
+    assert!(ask("a").contains("fallback"));
+    assert!(ask("b").contains("second"));
+    assert_eq!(server.pending_replies(), 2);
+    assert_eq!(server.response_requests().len(), 5);
+}
+
+#[test]
 fn stall_after_sends_events_then_nothing() {
     let server = MockServer::start(vec![
         Reply::sse(vec![ev::created("r"), ev::completed("r")]).stall_after(1)

@@ -2,8 +2,8 @@
 //! (SPEC §7.1–7.2, §7.7a). The stream-level loop lives in the turn.
 //!
 //! Every wait on the server is bounded by the provider's idle timeout
-//! (`stream_idle_timeout_ms`): the response headers, an error body, each chunk
-//! of the event stream, and the warm-up request. A server that accepts the
+//! (`stream_idle_timeout_ms`): the response headers, an error body, each event
+//! of the stream, and the warm-up request. A server that accepts the
 //! connection and then says nothing is a transport error, retried like one.
 
 use std::time::Duration;
@@ -291,10 +291,15 @@ impl ResponseStream {
             let consumed = self.pending.len() - input.len();
             self.pending.advance(consumed);
             match decoded {
-                Ok(Some(data)) => match parse_data(data) {
-                    Some(event) => return Ok(Some(event)),
-                    None => continue,
-                },
+                Ok(Some(data)) => {
+                    // Events, not bytes, keep a stream alive: a server that
+                    // trickles a line without ever ending an event times out.
+                    self.idle.progress();
+                    match parse_data(data) {
+                        Some(event) => return Ok(Some(event)),
+                        None => continue,
+                    }
+                }
                 Ok(None) => {}
                 Err(err) => {
                     tracing::debug!(error = %err, "undecodable event stream");
@@ -315,7 +320,6 @@ impl ResponseStream {
                     }
                 },
             };
-            self.idle.progress();
             match next {
                 None => return Ok(None),
                 Some(Err(err)) => {

@@ -27,6 +27,11 @@ pub mod sse;
 #[path = "../../src/runner/tools/apply_patch/parser.rs"]
 pub mod apply_patch_parser;
 
+/// The product's recognition of `apply_patch` in shell commands
+/// (`runner::tools::apply_patch::intercept`).
+#[path = "../../src/runner/tools/apply_patch/intercept.rs"]
+pub mod apply_patch_intercept;
+
 /// The product's `-c key=value` parser (`config::overrides`).
 #[path = "../../src/config/overrides.rs"]
 pub mod overrides;

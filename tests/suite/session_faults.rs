@@ -114,6 +114,7 @@ fn a_killed_run_is_repaired_on_resume() -> anyhow::Result<()> {
     let env = TestEnv::new(vec![sleep_call(), message_reply("continued")])?;
     let (id, exit) = cut_tool_call(&env, Signal::SIGKILL, &["run it"])?;
     assert_eq!(exit, None, "killed by the signal");
+    assert!(!id.is_empty());
     let recorded = records(&rollouts(&env.codex_home)[0])?;
     assert!(
         !recorded
@@ -123,9 +124,10 @@ fn a_killed_run_is_repaired_on_resume() -> anyhow::Result<()> {
     );
     let run = env
         .exec()
-        .args(["--json", "resume", &id, "continue"])
+        .args(["--json", "resume", "--last", "continue"])
         .run()?;
     assert_eq!(run.code(), Some(0), "{run}");
+    assert_eq!(run.events()?.0, id, "the killed thread is the last one");
     let (distance, output) = call_and_output(&env, 1, "call_1")?;
     assert_eq!(distance, 1);
     assert_eq!(

@@ -72,8 +72,7 @@ pub fn load(path: &Path) -> Result<ResumedThread, SessionError> {
 /// The lines of a rollout (`bytes`, read from `path`) that are UTF-8, with
 /// their 1-based numbers; the others are skipped and logged at debug level.
 pub fn text_lines<'a>(path: &'a Path, bytes: &'a [u8]) -> impl Iterator<Item = (usize, &'a str)> {
-    bytes
-        .split(|&b| b == b'\n')
+    byte_lines(bytes)
         .enumerate()
         .filter_map(move |(n, line)| match std::str::from_utf8(line) {
             Ok(text) => Some((n + 1, text)),
@@ -82,6 +81,24 @@ pub fn text_lines<'a>(path: &'a Path, bytes: &'a [u8]) -> impl Iterator<Item = (
                 None
             }
         })
+}
+
+/// The LF-separated lines of `bytes` (a last line without LF included).
+fn byte_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(end) => {
+                rest = Some(&current[end + 1..]);
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// Replay rollout `bytes` (read from `path`).
@@ -187,8 +204,9 @@ pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
     let str_field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
     let provider = str_field(meta, "model_provider");
     let mut cwd = str_field(meta, "cwd");
-    let last_turn = bytes
-        .split(|&b| b == b'\n')
+    let lines: Vec<&[u8]> = byte_lines(&bytes).collect();
+    let last_turn = lines
+        .into_iter()
         .rev()
         .filter(|line| memchr::memmem::find(line, b"\"turn_context\"").is_some())
         .filter_map(|line| std::str::from_utf8(line).ok())

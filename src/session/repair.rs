@@ -68,10 +68,12 @@ fn role(item: &RawValue) -> Role {
     let Some(kind) = peek.kind else {
         return Role::Other;
     };
+    // An empty id names nothing: such an item is left alone, on either side,
+    // so that a repaired history needs no further repair.
     let call_id = peek.call_id.filter(|id| !id.is_empty());
     // A legacy shell call may carry only its item id.
     let call_id = match kind.as_ref() {
-        "local_shell_call" => call_id.or(peek.id),
+        "local_shell_call" => call_id.or(peek.id.filter(|id| !id.is_empty())),
         _ => call_id,
     };
     let Some(call_id) = call_id.map(Cow::into_owned) else {
@@ -215,6 +217,20 @@ mod tests {
         );
         // Repairing again changes nothing.
         assert_eq!(repair(&mut items), (0, 0));
+    }
+
+    #[test]
+    fn empty_ids_are_left_alone_so_repair_is_idempotent() {
+        // Found by the `rollout` fuzz target: a legacy shell call with an empty
+        // item id got an output with an empty `call_id`, which the next repair
+        // did not count as an output, and answered again.
+        let mut items = vec![
+            raw(json!({"type": "local_shell_call", "id": "", "action": {}})),
+            raw(json!({"type": "function_call", "call_id": "", "name": "f", "arguments": ""})),
+            raw(json!({"type": "function_call_output", "call_id": "", "output": "x"})),
+        ];
+        assert_eq!(repair(&mut items), (0, 0));
+        assert!(aborted_outputs(&items).is_empty());
     }
 
     #[test]

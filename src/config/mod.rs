@@ -69,6 +69,12 @@ pub enum ConfigError {
     /// A feature that this runner does not implement yet was requested.
     #[error("Error: {0} is not supported yet by this runner")]
     Unsupported(String),
+    /// The model name (`-m`, a profile or `model` in config.toml) is empty:
+    /// a request would name no model.
+    #[error(
+        "Error: the model name is empty; pass one with `-m <MODEL>` or set `model` in config.toml"
+    )]
+    EmptyModel,
 }
 
 /// Everything the runner needs, resolved once.
@@ -262,6 +268,9 @@ impl Config {
             .or_else(|| profile.model.clone())
             .or_else(|| toml_cfg.model.clone())
             .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        if model.trim().is_empty() {
+            return Err(ConfigError::EmptyModel);
+        }
 
         let sandbox = resolve_sandbox(args, &toml_cfg, &profile, &cwd, &mut warnings);
         let sandbox_roots = std::sync::Arc::new(crate::sandbox::PinnedRoots::pin(&sandbox, &cwd));

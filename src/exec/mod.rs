@@ -5,6 +5,7 @@
 mod human;
 mod images;
 mod jsonl;
+mod last_message;
 mod prompt;
 pub mod reporter;
 mod session;
@@ -126,6 +127,12 @@ pub fn main(args: ExecArgs) -> ExitStatus {
     if !skip_git && context::git_root(&config.cwd).is_none() {
         reporter.fatal(GIT_CHECK_MESSAGE);
         return ExitStatus::Failure;
+    }
+    if let Some(path) = &args.output_last_message {
+        if let Err(err) = last_message::check_writable(path) {
+            reporter.fatal(&err.to_string());
+            return ExitStatus::Failure;
+        }
     }
     // What is sent, and what the transcript shows as the `user` block.
     let (prompt, shown_prompt) = match &review_target {
@@ -284,6 +291,7 @@ impl FrontEnd {
             _ = sigterm.recv() => return ExitStatus::Terminated,
         };
         let mcp_summary = mcp.startup_summary();
+        let recorder = thread_session.recorder.clone();
         let mut thread = match AgentThread::start(
             config.clone(),
             local_date,
@@ -393,6 +401,12 @@ impl FrontEnd {
         // Let the agent finish its cleanup, but never hang on it.
         let _ = tokio::time::timeout(Duration::from_millis(INTERRUPT_GRACE_MS), thread.shutdown())
             .await;
+        // The human transcript showed the `error` event on stderr already.
+        if let Some(failure) = recorder.as_deref().and_then(|r| r.failure()) {
+            if self.json {
+                self.reporter.warning(&failure);
+            }
+        }
 
         match outcome {
             Outcome::StdoutClosed => ExitStatus::Success,

@@ -13,6 +13,15 @@ use crate::exec::reporter::Reporter;
 /// before the run goes on without it (`--stdin auto`).
 pub const STDIN_GRACE_MS: u16 = 1000;
 
+/// The longest prompt accepted, in characters (Unicode scalar values), stdin
+/// block included: the reference's limit on one text input.
+pub const MAX_PROMPT_CHARS: usize = 1 << 20;
+
+/// Stdin is read up to this many bytes: no encoding takes more than 4 bytes
+/// per character, so anything longer (BOM aside) is over [`MAX_PROMPT_CHARS`]
+/// and need not be held in memory whole.
+const MAX_STDIN_BYTES: usize = 4 * MAX_PROMPT_CHARS + 4;
+
 /// Why no prompt could be obtained. Fatal to the process (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -26,10 +35,47 @@ pub enum PromptError {
     Read(String),
     #[error("{0}")]
     Encoding(String),
+    /// The prompt is longer than [`MAX_PROMPT_CHARS`]; `chars` is its length
+    /// when it was read whole.
+    #[error(
+        "Error: Input exceeds the maximum length of {MAX_PROMPT_CHARS} characters.{}",
+        provided(*.chars)
+    )]
+    TooLong { chars: Option<usize> },
+}
+
+/// ` (N provided)` when the length is known.
+fn provided(chars: Option<usize>) -> String {
+    chars.map_or_else(String::new, |n| format!(" ({n} provided)"))
+}
+
+/// Resolve the prompt text (see [`resolve_unchecked`]) and refuse one longer
+/// than [`MAX_PROMPT_CHARS`] before anything is sent or recorded.
+pub fn resolve(
+    arg: Option<&str>,
+    mode: StdinArg,
+    reporter: &Reporter,
+) -> Result<String, PromptError> {
+    let prompt = resolve_unchecked(arg, mode, reporter)?;
+    check_length(&prompt)?;
+    Ok(prompt)
+}
+
+/// Refuse a prompt longer than [`MAX_PROMPT_CHARS`].
+fn check_length(prompt: &str) -> Result<(), PromptError> {
+    // Each character is at least one byte: short prompts need no count.
+    if prompt.len() <= MAX_PROMPT_CHARS {
+        return Ok(());
+    }
+    let chars = prompt.chars().count();
+    if chars > MAX_PROMPT_CHARS {
+        return Err(PromptError::TooLong { chars: Some(chars) });
+    }
+    Ok(())
 }
 
 /// Resolve the prompt text from the argument and stdin.
-pub fn resolve(
+fn resolve_unchecked(
     arg: Option<&str>,
     mode: StdinArg,
     reporter: &Reporter,
@@ -89,11 +135,15 @@ fn stdin_ready_within(timeout_ms: u16) -> bool {
 
 fn read_stdin() -> Result<String, PromptError> {
     let mut bytes = Vec::new();
-    if let Err(err) = std::io::stdin().lock().read_to_end(&mut bytes) {
+    let limit = u64::try_from(MAX_STDIN_BYTES + 1).unwrap_or(u64::MAX);
+    if let Err(err) = std::io::stdin().lock().take(limit).read_to_end(&mut bytes) {
         // A closed descriptor reads as empty input rather than an error.
         if err.raw_os_error() != Some(libc::EBADF) {
             return Err(PromptError::Read(err.to_string()));
         }
+    }
+    if bytes.len() > MAX_STDIN_BYTES {
+        return Err(PromptError::TooLong { chars: None });
     }
     decode(&bytes)
 }
@@ -160,6 +210,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("UTF-32LE"));
+    }
+
+    #[test]
+    fn prompts_are_limited_in_characters_not_bytes() {
+        assert!(check_length(&"a".repeat(MAX_PROMPT_CHARS)).is_ok());
+        // Four bytes per character: far over the limit in bytes, not in characters.
+        assert!(check_length(&"\u{1F600}".repeat(MAX_PROMPT_CHARS)).is_ok());
+        let err = check_length(&"é".repeat(MAX_PROMPT_CHARS + 1)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Error: Input exceeds the maximum length of 1048576 characters. (1048577 provided)"
+        );
+        assert_eq!(
+            PromptError::TooLong { chars: None }.to_string(),
+            "Error: Input exceeds the maximum length of 1048576 characters."
+        );
     }
 
     #[test]

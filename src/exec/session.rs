@@ -1,6 +1,8 @@
 //! Which thread a run works on (SPEC §1.3, §16.2): a new one, or the one
 //! `codex exec resume` names (by id, thread name or `--last`), and whether it is recorded
-//! (`--ephemeral` records nothing). Runs before the async runtime starts.
+//! (`--ephemeral` records nothing). Runs before the async runtime starts, so a
+//! session that cannot be recorded (no session file, or another run writing the
+//! thread) fails the run before any model request.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,8 +11,8 @@ use crate::cli::ResumeArgs;
 use crate::config::Config;
 use crate::exec::reporter::Reporter;
 use crate::session::{
-    find_by_id, find_by_name, find_last, load, FileStamp, LastFilter, NameMatch, ResumedThread,
-    RolloutRecorder, SessionError, ThreadSession,
+    find_by_id, find_by_name, find_last, load, FileStamp, LastFilter, NameMatch, RolloutRecorder,
+    SessionError, ThreadSession,
 };
 
 /// Why the session to resume could not be chosen. Fatal to the process (exit 1).
@@ -24,7 +26,8 @@ pub enum ResumeError {
     Session(#[from] SessionError),
 }
 
-/// Choose and load the thread of this run. `stamp` names a new rollout file.
+/// Choose and load the thread of this run, and open (a new thread: create)
+/// and lock its rollout unless `ephemeral`. `stamp` names a new rollout file.
 pub fn open(
     resume: Option<&ResumeArgs>,
     config: &Config,
@@ -32,14 +35,14 @@ pub fn open(
     stamp: &FileStamp,
     reporter: &Reporter,
 ) -> Result<ThreadSession, ResumeError> {
-    let resumed = match resume {
+    let target = match resume {
         None => None,
         Some(args) if args.last => {
             let filter = LastFilter {
                 cwd: (!args.all).then_some(config.cwd.as_path()),
                 provider: &config.provider.id,
             };
-            let found = find_last(&config.codex_home, &filter)?;
+            let found = find_last(&config.codex_home, &filter);
             if found.is_none() {
                 reporter.notice("No previous session found to resume; starting a new thread.");
             }
@@ -47,22 +50,38 @@ pub fn open(
         }
         Some(args) => {
             let target = args.session_id.as_deref().ok_or(ResumeError::NoTarget)?;
-            Some(load(&find_target(target, args.all, config)?)?)
+            Some(find_target(target, args.all, config)?)
         }
     };
     let secret = config.credential.token().map(str::to_string);
-    Ok(match resumed {
-        Some(resumed) => resumed_session(resumed, ephemeral, secret),
+    Ok(match target {
+        Some(path) => {
+            // Locked before it is read: a concurrent writer could otherwise
+            // change the history this run is about to continue.
+            let recorder = if ephemeral {
+                None
+            } else {
+                Some(Arc::new(RolloutRecorder::append_to(path.clone(), secret)?))
+            };
+            let resumed = load(&path)?;
+            ThreadSession {
+                thread_id: resumed.thread_id.clone(),
+                resumed: Some(resumed),
+                recorder,
+            }
+        }
         None => {
             let thread_id = uuid::Uuid::now_v7().to_string();
-            let recorder = (!ephemeral).then(|| {
-                Arc::new(RolloutRecorder::create(
+            let recorder = if ephemeral {
+                None
+            } else {
+                Some(Arc::new(RolloutRecorder::create(
                     &config.codex_home,
                     &thread_id,
                     stamp,
                     secret,
-                ))
-            });
+                )?))
+            };
             ThreadSession {
                 thread_id,
                 resumed: None,
@@ -84,20 +103,6 @@ fn find_target(target: &str, all: bool, config: &Config) -> Result<PathBuf, Sess
         NameMatch::Found(path) => Ok(path),
         NameMatch::OtherCwd => Err(SessionError::NameInOtherCwd(target.to_string())),
         NameMatch::Missing => Err(SessionError::NotFound(target.to_string())),
-    }
-}
-
-fn resumed_session(
-    resumed: ResumedThread,
-    ephemeral: bool,
-    secret: Option<String>,
-) -> ThreadSession {
-    let recorder =
-        (!ephemeral).then(|| Arc::new(RolloutRecorder::append_to(resumed.path.clone(), secret)));
-    ThreadSession {
-        thread_id: resumed.thread_id.clone(),
-        resumed: Some(resumed),
-        recorder,
     }
 }
 

@@ -35,8 +35,12 @@ impl Emitter {
         self
     }
 
-    /// Send an event as is.
+    /// Send an event as is. A session write failure since the last event is
+    /// reported first, as an `error` event (once).
     pub fn send(&self, event: ThreadEvent) {
+        if let Some(message) = self.recorder.as_ref().and_then(|r| r.take_failure_report()) {
+            let _ = self.tx.send(ThreadEvent::Error { message });
+        }
         if let (Some(rec), ThreadEvent::ItemCompleted { item }) = (&self.recorder, &event) {
             match &item.details {
                 ItemDetails::AgentMessage { text } => {

@@ -157,6 +157,12 @@ impl AgentThread {
                             () = cancel.cancelled() => Err(INTERRUPTED_MESSAGE.to_string()),
                         };
                         turn_tools.finish(&emitter);
+                        if outcome.is_err() {
+                            // A turn cut while its tools ran leaves calls without
+                            // outputs; the API refuses such a history on resume.
+                            let aborted = crate::session::aborted_outputs(history.items());
+                            history.extend(&aborted, recorder);
+                        }
                         match (recorder, &outcome) {
                             (Some(rec), Err(message)) if message == INTERRUPTED_MESSAGE => rec
                                 .record_event(

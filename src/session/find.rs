@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::reader::{load, summary, ResumedThread};
+use super::reader::summary;
 use super::{SessionError, SESSIONS_DIR};
 
 /// Which sessions `--last` may pick.
@@ -40,11 +40,8 @@ pub fn find_by_id(codex_home: &Path, id: &str) -> Result<PathBuf, SessionError> 
     Err(not_found())
 }
 
-/// The newest session (by last modification) that passes `filter`, read.
-pub fn find_last(
-    codex_home: &Path,
-    filter: &LastFilter<'_>,
-) -> Result<Option<ResumedThread>, SessionError> {
+/// The rollout of the newest session (by last modification) that passes `filter`.
+pub fn find_last(codex_home: &Path, filter: &LastFilter<'_>) -> Option<PathBuf> {
     for (_, path) in rollout_files(codex_home) {
         let Some((provider, last_cwd)) = summary(&path) else {
             continue;
@@ -54,10 +51,10 @@ pub fn find_last(
             .cwd
             .is_none_or(|cwd| last_cwd.as_deref() == Some(cwd));
         if provider_ok && cwd_ok {
-            return load(&path).map(Some);
+            return Some(path);
         }
     }
-    Ok(None)
+    None
 }
 
 /// Every rollout file under `sessions/`, newest (last modified) first; equal

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::find::rollout_files;
-use super::reader::summary;
+use super::reader::{summary, text_lines};
 
 /// Name of the index file under `$CODEX_HOME`.
 const INDEX_FILE: &str = "session_index.jsonl";
@@ -39,11 +39,12 @@ pub enum NameMatch {
 
 /// Each thread's current name, by thread id (lowercase hyphenated UUID).
 fn current_names(codex_home: &Path) -> HashMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(codex_home.join(INDEX_FILE)) else {
+    let path = codex_home.join(INDEX_FILE);
+    let Ok(bytes) = std::fs::read(&path) else {
         return HashMap::new();
     };
     let mut names = HashMap::new();
-    for raw in text.lines().filter(|l| !l.trim().is_empty()) {
+    for (_, raw) in text_lines(&path, &bytes).filter(|(_, l)| !l.trim().is_empty()) {
         let Ok(line) = serde_json::from_str::<IndexLine>(raw) else {
             tracing::debug!(line = raw, "skipping an unreadable session index line");
             continue;
@@ -134,13 +135,15 @@ struct RenameLine {
 /// gave its thread (`None` without one, or when it cleared the name).
 fn renamed_in_rollout(path: &Path) -> Option<String> {
     const KIND: &str = "thread_name_updated";
-    let text = std::fs::read_to_string(path).ok()?;
-    if !text.contains(KIND) {
-        return None;
-    }
-    text.lines()
-        .rev()
+    let bytes = std::fs::read(path).ok()?;
+    memchr::memmem::find(&bytes, KIND.as_bytes())?;
+    let lines: Vec<&str> = text_lines(path, &bytes)
+        .map(|(_, line)| line)
         .filter(|line| line.contains(KIND))
+        .collect();
+    lines
+        .into_iter()
+        .rev()
         .find_map(|line| {
             serde_json::from_str::<RenameLine>(line)
                 .ok()
@@ -151,7 +154,7 @@ fn renamed_in_rollout(path: &Path) -> Option<String> {
 
 /// The thread id at the end of a rollout file name
 /// (`rollout-<stamp>-<uuid>.jsonl`), lowercase.
-fn thread_id_of(path: &Path) -> Option<String> {
+pub(super) fn thread_id_of(path: &Path) -> Option<String> {
     let stem = path.file_name()?.to_str()?.strip_suffix(".jsonl")?;
     let tail = stem.get(stem.len().checked_sub(36)?..)?;
     uuid::Uuid::parse_str(tail)

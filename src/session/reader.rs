@@ -1,8 +1,12 @@
 //! Reading a rollout back: the thread id, the conversation history (every
-//! `response_item` in order, with `compacted` replacement histories applied),
-//! the thread-cumulative usage (the last `token_count` total) and the settings
-//! of the last recorded turn. A torn or garbled line is skipped: a crash while
-//! appending must not make a thread unresumable.
+//! `response_item` in order, with `compacted` replacement histories applied,
+//! then repaired so that every tool call has an output, see `repair`), the
+//! thread-cumulative usage (the last `token_count` total) and the settings of
+//! the last recorded turn.
+//!
+//! The file is read as bytes: a torn line (a crash while appending, possibly
+//! inside a multi-byte character), a line that is not UTF-8 or not JSON is
+//! skipped and logged at debug level; it never makes a thread unresumable.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -11,6 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::repair::repair;
 use super::SessionError;
 use crate::runner::events::Usage;
 
@@ -19,8 +24,6 @@ use crate::runner::events::Usage;
 pub struct ResumedThread {
     /// The thread id (from `session_meta`).
     pub thread_id: String,
-    /// The rollout file, appended to by the resumed run.
-    pub path: PathBuf,
     /// The conversation as recorded, initial context included, each item
     /// as its JSON text.
     pub history: Vec<Box<RawValue>>,
@@ -59,33 +62,64 @@ struct EventKind<'a> {
 
 /// Read and replay the rollout at `path`.
 pub fn load(path: &Path) -> Result<ResumedThread, SessionError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SessionError::Read {
+    let bytes = std::fs::read(path).map_err(|source| SessionError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text)
+    parse(path, &bytes)
 }
 
-/// Replay rollout `text` (read from `path`).
-pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
+/// The lines of a rollout (`bytes`, read from `path`) that are UTF-8, with
+/// their 1-based numbers; the others are skipped and logged at debug level.
+pub fn text_lines<'a>(path: &'a Path, bytes: &'a [u8]) -> impl Iterator<Item = (usize, &'a str)> {
+    byte_lines(bytes)
+        .enumerate()
+        .filter_map(move |(n, line)| match std::str::from_utf8(line) {
+            Ok(text) => Some((n + 1, text)),
+            Err(err) => {
+                tracing::debug!(line = n + 1, cause = %err, path = %path.display(), "skipping a rollout line that is not UTF-8");
+                None
+            }
+        })
+}
+
+/// The LF-separated lines of `bytes` (a last line without LF included).
+fn byte_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(b'\n', current) {
+            Some(end) => {
+                rest = Some(&current[end + 1..]);
+                Some(&current[..end])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// Replay rollout `bytes` (read from `path`).
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<ResumedThread, SessionError> {
     let mut thread_id = None;
     let mut resumed = ResumedThread {
         thread_id: String::new(),
-        path: path.to_path_buf(),
         history: Vec::new(),
         usage: Usage::default(),
         cwd: None,
         sandbox_policy: None,
         model_provider: None,
     };
-    for (n, raw) in text.lines().enumerate() {
+    for (n, raw) in text_lines(path, bytes) {
         if raw.trim().is_empty() {
             continue;
         }
         let line: Line = match serde_json::from_str(raw) {
             Ok(line) => line,
             Err(err) => {
-                tracing::debug!(line = n + 1, cause = %err, path = %path.display(), "skipping an unreadable rollout line");
+                tracing::debug!(line = n, cause = %err, path = %path.display(), "skipping an unreadable rollout line");
                 continue;
             }
         };
@@ -143,6 +177,15 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
         }
     }
     resumed.thread_id = thread_id.ok_or_else(|| SessionError::NoMeta(path.to_path_buf()))?;
+    let (inserted, dropped) = repair(&mut resumed.history);
+    if inserted + dropped > 0 {
+        tracing::debug!(
+            inserted,
+            dropped,
+            path = %path.display(),
+            "repaired tool call outputs of the replayed history"
+        );
+    }
     Ok(resumed)
 }
 
@@ -150,8 +193,9 @@ pub fn parse(path: &Path, text: &str) -> Result<ResumedThread, SessionError> {
 /// without replaying it: only the first line and the last `turn_context` line
 /// are parsed (for `--last`, which may look at many large rollouts).
 pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let first: Line = serde_json::from_str(text.lines().next()?).ok()?;
+    let bytes = std::fs::read(path).ok()?;
+    let (_, first_line) = text_lines(path, &bytes).next()?;
+    let first: Line = serde_json::from_str(first_line).ok()?;
     if first.kind != "session_meta" {
         return None;
     }
@@ -160,10 +204,12 @@ pub fn summary(path: &Path) -> Option<(Option<String>, Option<PathBuf>)> {
     let str_field = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_string);
     let provider = str_field(meta, "model_provider");
     let mut cwd = str_field(meta, "cwd");
-    let last_turn = text
-        .lines()
+    let lines: Vec<&[u8]> = byte_lines(&bytes).collect();
+    let last_turn = lines
+        .into_iter()
         .rev()
-        .filter(|line| line.contains("\"turn_context\""))
+        .filter(|line| memchr::memmem::find(line, b"\"turn_context\"").is_some())
+        .filter_map(|line| std::str::from_utf8(line).ok())
         .find_map(|line| {
             serde_json::from_str::<Line>(line)
                 .ok()
@@ -208,7 +254,7 @@ mod tests {
             "\n",
             r#"{"timestamp":"t","type":"response_item","payload":{"type":"mess"#,
         );
-        let resumed = parse(Path::new("x.jsonl"), text).unwrap();
+        let resumed = parse(Path::new("x.jsonl"), text.as_bytes()).unwrap();
         assert_eq!(resumed.thread_id, "abc");
         assert_eq!(resumed.history.len(), 1);
         assert_eq!(resumed.usage.input_tokens, 100);
@@ -218,8 +264,53 @@ mod tests {
     }
 
     #[test]
+    fn lines_that_are_not_utf8_are_skipped() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(
+            br#"{"timestamp":"t","type":"session_meta","payload":{"id":"abc","cwd":"/a"}}"#,
+        );
+        bytes.push(b'\n');
+        // A record torn inside a two-byte character, then a complete one.
+        bytes.extend_from_slice(
+            "{\"timestamp\":\"t\",\"type\":\"response_item\",\"payload\":{\"text\":\"\u{e9}\"}}"
+                .as_bytes(),
+        );
+        bytes.truncate(bytes.len() - 5);
+        bytes.push(b'\n');
+        bytes.extend_from_slice(b"\xff\xfe garbage\n");
+        bytes.extend_from_slice(
+            br#"{"timestamp":"t","type":"response_item","payload":{"type":"message","role":"user"}}"#,
+        );
+        bytes.push(b'\n');
+        let resumed = parse(Path::new("x.jsonl"), &bytes).unwrap();
+        assert_eq!(resumed.thread_id, "abc");
+        assert_eq!(resumed.history.len(), 1);
+    }
+
+    #[test]
+    fn a_call_without_output_is_answered_on_replay() {
+        let text = concat!(
+            r#"{"timestamp":"t","type":"session_meta","payload":{"id":"abc"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"response_item","payload":{"type":"function_call","call_id":"c1","name":"exec_command","arguments":"{}"}}"#,
+            "\n",
+            r#"{"timestamp":"t","type":"event_msg","payload":{"type":"turn_aborted","reason":"interrupted"}}"#,
+            "\n",
+        );
+        let resumed = parse(Path::new("x.jsonl"), text.as_bytes()).unwrap();
+        let items: Vec<&str> = resumed.history.iter().map(|i| i.get()).collect();
+        assert_eq!(
+            items,
+            vec![
+                r#"{"type":"function_call","call_id":"c1","name":"exec_command","arguments":"{}"}"#,
+                r#"{"type":"function_call_output","call_id":"c1","output":"aborted"}"#,
+            ]
+        );
+    }
+
+    #[test]
     fn a_rollout_without_meta_is_an_error() {
-        let err = parse(Path::new("x.jsonl"), "").unwrap_err();
+        let err = parse(Path::new("x.jsonl"), b"").unwrap_err();
         assert!(matches!(err, SessionError::NoMeta(_)));
     }
 }

@@ -3,15 +3,26 @@
 //!
 //! Each record is one `write_all` of a whole line on an `O_APPEND` file, with no
 //! buffering across records, so a crash loses at most the line being written
-//! (readers tolerate a torn last line). A new thread's file is created only when
-//! the first user message is recorded (`materialize`); until then records wait
-//! in memory. Files are created with `create_new`, so two runs never share one.
+//! (readers tolerate a torn last line).
+//!
+//! The file is opened when the run starts, before any model request, so a
+//! session that cannot be recorded fails the run at once: a new thread's file
+//! is created (`create_new`, so two runs never share one), a resumed thread's
+//! opened for appending. Either way the run holds an exclusive advisory lock
+//! (`flock`) on it until it exits: a second writer of the same thread is
+//! refused, and the kernel drops the lock with the descriptor, so a killed run
+//! leaves no stale lock. A new thread's records wait in memory until its first
+//! user message (`materialize`); a run that ends before that removes its empty
+//! file again.
+//!
 //! The credential value is redacted from every line; request headers are never
-//! recorded. A write failure is logged once and recording stops: losing the
-//! transcript must not fail the run.
+//! recorded. A write failure stops recording (a line may be half written) and
+//! is kept for the run to report once ([`RolloutRecorder::take_failure_report`]):
+//! losing the transcript must not lose the turn's answer, nor pass silently.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -103,21 +114,27 @@ pub fn timestamp_now() -> String {
 pub struct RolloutRecorder {
     path: PathBuf,
     secret: Option<String>,
+    /// This run created the file (it is removed if nothing was ever written).
+    created: bool,
     state: Mutex<State>,
 }
 
 #[derive(Debug)]
 struct State {
-    /// Open once materialised.
-    file: Option<File>,
+    /// The rollout, open for appending and locked.
+    file: File,
     /// Whether records go to the file (else to `pending`).
     materialized: bool,
-    /// Lines recorded before the file exists.
+    /// The existing file ends in a torn line: a newline goes first.
+    needs_newline: bool,
+    /// Lines recorded before the file is materialised.
     pending: Vec<u8>,
     /// The line being serialised, kept for the next record.
     line: Vec<u8>,
-    /// Recording stopped after an error.
-    failed: bool,
+    /// Why recording stopped, once a write failed.
+    failure: Option<String>,
+    /// Whether the failure was handed out for reporting.
+    failure_reported: bool,
     /// The last `agent_message` recorded (for `task_complete`).
     last_agent_message: Option<MessageText>,
     /// The id of the turn under way (for the tools' end events).
@@ -125,40 +142,105 @@ struct State {
 }
 
 impl RolloutRecorder {
-    /// A recorder for a new thread; nothing touches the disk until
-    /// [`RolloutRecorder::materialize`].
+    /// Create and lock the rollout of a new thread (its directory too);
+    /// records are kept in memory until [`RolloutRecorder::materialize`].
     pub fn create(
         codex_home: &Path,
         thread_id: &str,
         stamp: &FileStamp,
         secret: Option<String>,
-    ) -> RolloutRecorder {
+    ) -> Result<RolloutRecorder, SessionError> {
         let path = codex_home
             .join(SESSIONS_DIR)
             .join(&stamp.dir)
             .join(format!("rollout-{}-{thread_id}.jsonl", stamp.stamp));
-        RolloutRecorder::with_state(path, secret, false)
+        let open_error = |source| SessionError::Open {
+            path: path.clone(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(open_error)?;
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(open_error)?;
+        if let Err(err) = lock(&file, &path, thread_id) {
+            let _ = std::fs::remove_file(&path);
+            return Err(err);
+        }
+        Ok(RolloutRecorder::with_state(path, secret, true, file, false))
     }
 
-    /// A recorder that appends to an existing rollout (resume).
-    pub fn append_to(path: PathBuf, secret: Option<String>) -> RolloutRecorder {
-        RolloutRecorder::with_state(path, secret, true)
+    /// Open and lock an existing rollout for appending (resume). Fails with
+    /// [`SessionError::Locked`] while another run records to it.
+    pub fn append_to(
+        path: PathBuf,
+        secret: Option<String>,
+    ) -> Result<RolloutRecorder, SessionError> {
+        let open_error = |source| SessionError::Open {
+            path: path.clone(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(open_error)?;
+        let thread_id =
+            super::names::thread_id_of(&path).unwrap_or_else(|| path.display().to_string());
+        lock(&file, &path, &thread_id)?;
+        // A torn last line (crash mid-write) must not swallow our first record.
+        let needs_newline = !ends_with_newline(&path).map_err(open_error)?;
+        Ok(RolloutRecorder::with_state(
+            path,
+            secret,
+            false,
+            file,
+            needs_newline,
+        ))
     }
 
-    fn with_state(path: PathBuf, secret: Option<String>, materialized: bool) -> RolloutRecorder {
+    fn with_state(
+        path: PathBuf,
+        secret: Option<String>,
+        created: bool,
+        file: File,
+        needs_newline: bool,
+    ) -> RolloutRecorder {
         RolloutRecorder {
             path,
             secret: secret.filter(|s| s.chars().count() >= MIN_REDACTED_SECRET_CHARS),
+            created,
             state: Mutex::new(State {
-                file: None,
-                materialized,
+                file,
+                materialized: !created,
+                needs_newline,
                 pending: Vec::new(),
                 line: Vec::new(),
-                failed: false,
+                failure: None,
+                failure_reported: false,
                 last_agent_message: None,
                 turn_id: None,
             }),
         }
+    }
+
+    /// Why recording stopped, if a write failed (every time it is asked).
+    pub fn failure(&self) -> Option<String> {
+        self.state.lock().ok().and_then(|s| s.failure.clone())
+    }
+
+    /// Why recording stopped, the first time it is asked after a write
+    /// failed; `None` otherwise. The run reports it as an `error` event.
+    pub fn take_failure_report(&self) -> Option<String> {
+        let mut state = self.state.lock().ok()?;
+        if state.failure_reported {
+            return None;
+        }
+        let failure = state.failure.clone()?;
+        state.failure_reported = true;
+        Some(failure)
     }
 
     /// Record a `response_item` (serialised JSON).
@@ -249,7 +331,7 @@ impl RolloutRecorder {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        if state.failed {
+        if state.failure.is_some() {
             return;
         }
         // Serialised from borrowed parts into a buffer kept between records:
@@ -281,12 +363,13 @@ impl RolloutRecorder {
         }
     }
 
-    /// Create the file (first user message) and write what waited in memory.
+    /// Write what waited in memory (at the first user message); from now on
+    /// every record goes to the file at once.
     pub fn materialize(&self) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        if state.materialized || state.failed {
+        if state.materialized || state.failure.is_some() {
             return;
         }
         state.materialized = true;
@@ -301,34 +384,53 @@ impl RolloutRecorder {
             path: self.path.clone(),
             source,
         };
-        if state.file.is_none() {
-            let mut options = OpenOptions::new();
-            options.append(true);
-            let existing = self.path.exists();
-            if !existing {
-                if let Some(dir) = self.path.parent() {
-                    std::fs::create_dir_all(dir).map_err(wrap)?;
-                }
-                options.create_new(true);
-            }
-            let mut file = options.open(&self.path).map_err(wrap)?;
-            if existing && !ends_with_newline(&self.path).map_err(wrap)? {
-                // A torn last line (crash mid-write) must not swallow our first record.
-                file.write_all(b"\n").map_err(wrap)?;
-            }
-            state.file = Some(file);
+        if std::mem::take(&mut state.needs_newline) {
+            state.file.write_all(b"\n").map_err(wrap)?;
         }
-        match &mut state.file {
-            Some(file) => file.write_all(bytes).map_err(wrap),
-            None => Ok(()),
-        }
+        state.file.write_all(bytes).map_err(wrap)
     }
 
     fn fail(&self, state: &mut State, err: &SessionError) {
-        state.failed = true;
         state.pending.clear();
-        tracing::warn!(cause = %err, "session recording stopped");
+        tracing::debug!(cause = %err, "session recording stopped");
+        state.failure = Some(format!(
+            "failed to record the session ({err}); the rest of this run is not recorded, so a \
+             resumed thread will miss it"
+        ));
     }
+}
+
+impl Drop for RolloutRecorder {
+    fn drop(&mut self) {
+        // A new thread's file that never got its first user message holds
+        // nothing worth keeping (the run failed at startup).
+        let unused = self.created && self.state.get_mut().is_ok_and(|s| !s.materialized);
+        if unused {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Take the exclusive writer lock on `file` (the rollout at `path` of
+/// `thread_id`) without waiting.
+fn lock(file: &File, path: &Path, thread_id: &str) -> Result<(), SessionError> {
+    // SAFETY: `flock` only reads the descriptor, which `file` keeps open for
+    // the duration of the call; it touches no memory of ours.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        return Err(SessionError::Locked {
+            thread_id: thread_id.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    Err(SessionError::Open {
+        path: path.to_path_buf(),
+        source: err,
+    })
 }
 
 /// `line` with every occurrence of `secret` replaced by [`REDACTED`].
@@ -369,9 +471,9 @@ mod tests {
             dir: PathBuf::from("2026/01/02"),
             stamp: "2026-01-02T03-04-05".into(),
         };
-        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk-secret".into()));
+        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk-secret".into())).unwrap();
         rec.record("session_meta", &json!({"id": "abc"}));
-        assert!(!rec.path.as_path().exists());
+        assert_eq!(std::fs::read(rec.path.as_path()).unwrap(), b"");
         rec.record_item(
             &serde_json::value::to_raw_value(&json!({"text": "my key is sk-secret!"})).unwrap(),
         );
@@ -393,13 +495,85 @@ mod tests {
             dir: PathBuf::from("2026/01/02"),
             stamp: "2026-01-02T03-04-05".into(),
         };
-        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk".into()));
+        let rec = RolloutRecorder::create(&dir, "abc", &stamp, Some("sk".into())).unwrap();
         rec.record("session_meta", &json!({"id": "abc"}));
         rec.record("event_msg", &json!({"type": "task_started"}));
         rec.materialize();
         let text = std::fs::read_to_string(rec.path.as_path()).unwrap();
         assert!(text.contains("task_started"), "{text}");
         assert!(!text.contains(REDACTED), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_until_the_first_is_gone() {
+        let dir = tempfile_dir();
+        let stamp = FileStamp {
+            dir: PathBuf::from("2026/01/02"),
+            stamp: "2026-01-02T03-04-05".into(),
+        };
+        let id = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+        let first = RolloutRecorder::create(&dir, id, &stamp, None).unwrap();
+        first.record("session_meta", &json!({"id": id}));
+        first.materialize();
+        let path = first.path.clone();
+        let err = RolloutRecorder::append_to(path.clone(), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "thread {id} already has an active writer: another run is recording to {}; \
+                 wait for it to finish",
+                path.display()
+            )
+        );
+        drop(first);
+        let second = RolloutRecorder::append_to(path.clone(), None).unwrap();
+        second.record("event_msg", &json!({"type": "task_started"}));
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unused_new_file_is_removed_and_a_torn_line_is_ended() {
+        let dir = tempfile_dir();
+        let stamp = FileStamp {
+            dir: PathBuf::from("2026/01/02"),
+            stamp: "2026-01-02T03-04-05".into(),
+        };
+        let unused = RolloutRecorder::create(&dir, "abc", &stamp, None).unwrap();
+        let path = unused.path.clone();
+        assert!(path.exists());
+        drop(unused);
+        assert!(!path.exists());
+        std::fs::write(&path, b"{\"type\":\"session_meta\"}\n{\"torn").unwrap();
+        let rec = RolloutRecorder::append_to(path.clone(), None).unwrap();
+        rec.record("event_msg", &json!({"type": "x"}));
+        drop(rec);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_once() {
+        let dir = tempfile_dir();
+        let path = dir.join("rollout.jsonl");
+        std::fs::write(&path, b"").unwrap();
+        let rec = RolloutRecorder::append_to(path.clone(), None).unwrap();
+        // A read-only descriptor in place of the file: every write fails.
+        rec.state.lock().unwrap().file = File::open(&path).unwrap();
+        rec.record("event_msg", &json!({"type": "x"}));
+        let report = rec.take_failure_report().unwrap();
+        assert!(
+            report.starts_with(&format!(
+                "failed to record the session (cannot write the rollout {}: ",
+                path.display()
+            )),
+            "{report}"
+        );
+        assert_eq!(rec.take_failure_report(), None);
+        assert_eq!(rec.failure(), Some(report));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -93,6 +93,28 @@ impl Exec {
         self
     }
 
+    /// Limit the size of files the child may write to `bytes` (`RLIMIT_FSIZE`),
+    /// with `SIGXFSZ` ignored: a write past the limit fails with `EFBIG`, the
+    /// way a full disk fails it with `ENOSPC`.
+    pub fn file_size_limit(mut self, bytes: u64) -> Exec {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs in the forked child before `exec` and only
+        // makes async-signal-safe system calls (`sigaction`, `setrlimit`).
+        unsafe {
+            self.cmd.pre_exec(move || {
+                nix::sys::signal::signal(Signal::SIGXFSZ, nix::sys::signal::SigHandler::SigIgn)
+                    .map_err(std::io::Error::from)?;
+                nix::sys::resource::setrlimit(
+                    nix::sys::resource::Resource::RLIMIT_FSIZE,
+                    bytes,
+                    bytes,
+                )
+                .map_err(std::io::Error::from)
+            });
+        }
+        self
+    }
+
     /// Pipe `bytes` into stdin, then close it.
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Exec {
         self.stdin = Some(bytes.into());

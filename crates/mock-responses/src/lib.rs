@@ -2,11 +2,14 @@
 //!
 //! [`MockServer`] answers every model request (a `POST` to a path ending in `/responses`,
 //! or in `/responses/compact`, the remote compaction endpoint) with the next scripted
-//! [`Reply`] (then the fallback, if any, then a 500). Every request, whatever its
-//! method and path, is recorded as a [`RecordedRequest`]; other requests get a 404. The
-//! builder can add routes (replies chosen by a predicate on the request) and model a
-//! context window (requests too large fail with `context_length_exceeded`, usage
-//! reports each request's size): see [`MockServerBuilder`]. It speaks plain HTTP/1.1 with keep-alive on blocking
+//! [`Reply`] (then the fallback, if any, then a 500); with
+//! [`MockServerBuilder::per_thread`] each thread (`session_id` header) gets the whole
+//! script to itself, so concurrent clients each see their own conversation. Every
+//! request, whatever its method and path, is recorded as a [`RecordedRequest`]; other
+//! requests get a 404. The builder can add routes (replies chosen by a predicate on the
+//! request) and model a context window (requests too large fail with
+//! `context_length_exceeded`, usage reports each request's size): see
+//! [`MockServerBuilder`]. It speaks plain HTTP/1.1 with keep-alive on blocking
 //! std sockets (one accept thread, one thread per connection), so it can be used from
 //! synchronous tests without an async runtime.
 //!
@@ -33,7 +36,7 @@
 //!
 //! [`Reply`] implements serde; the `mock-responses` binary reads a script file holding a
 //! JSON array of replies. Each reply is a flat object with exactly one of `sse`,
-//! `raw_sse` or `status`:
+//! `raw_sse`, `raw_sse_bytes`, `status` or `no_headers`:
 //!
 //! ```json
 //! [
@@ -53,13 +56,20 @@
 //!   },
 //!   {"status": 429, "body": {"error": {"message": "slow down"}}, "headers": {"retry-after": 1}},
 //!   {"status": 500, "body": "plain text"},
-//!   {"raw_sse": "data: {not json\n\n", "cut_after": 1}
+//!   {"raw_sse": "data: {not json\n\n", "cut_after": 1},
+//!   {"raw_sse_bytes": [100, 97, 116, 97, 58, 32, 255, 10, 10]},
+//!   {"no_headers": true}
 //! ]
 //! ```
 //!
 //! * `sse`: events; an object is written as `event: <its "type">\ndata: <compact json>\n\n`,
 //!   a string verbatim.
 //! * `raw_sse`: the whole stream body, written verbatim as a single chunk.
+//! * `raw_sse_bytes`: the same as an array of byte values, for bodies that are not
+//!   UTF-8 (a torn character, invalid bytes).
+//! * `no_headers: true`: the request is read and recorded, then nothing is ever sent
+//!   (not even the status line) until the client goes away: a server that hangs
+//!   before its response headers.
 //! * `status` + optional `body`: a string body is sent as is, any other JSON value
 //!   compactly serialised; the content type is `application/json` when the body parses as
 //!   JSON, else `text/plain; charset=utf-8`. `status` must be 200–599.
@@ -73,7 +83,7 @@
 //!
 //! # The binary
 //!
-//! `mock-responses --script <file.json> [--fallback <file.json>] [--port N]
+//! `mock-responses --script <file.json> [--fallback <file.json>] [--per-thread] [--port N]
 //! [--log <file.jsonl>] [--ignore-stdin]` prints the base URL as its first stdout line and
 //! serves until killed or until its stdin reaches EOF (unless `--ignore-stdin` is given or
 //! stdin is `/dev/null`). `--log` appends one JSON line per request, see

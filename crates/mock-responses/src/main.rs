@@ -14,10 +14,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use mock_responses::{MockServer, Reply};
 
 const USAGE: &str = "usage: mock-responses --script <file.json> [--fallback <file.json>] \
-[--port N] [--log <file.jsonl>] [--ignore-stdin]
+[--per-thread] [--port N] [--log <file.jsonl>] [--ignore-stdin]
 
   --script <file>    JSON array of replies, served in order to POST .../responses
   --fallback <file>  one JSON reply, served repeatedly once the script is used up
+  --per-thread       serve the script once to each thread (session_id header)
   --port <N>         port on 127.0.0.1 (default: any free port)
   --log <file>       append every request as one JSON line
   --ignore-stdin     keep serving after stdin reaches EOF (stop it with a signal)
@@ -31,6 +32,7 @@ struct Args {
     port: u16,
     log: Option<PathBuf>,
     ignore_stdin: bool,
+    per_thread: bool,
 }
 
 enum Parsed {
@@ -44,6 +46,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed> {
     let mut port = 0u16;
     let mut log = None;
     let mut ignore_stdin = false;
+    let mut per_thread = false;
     while let Some(arg) = argv.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
@@ -67,6 +70,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed> {
                     .map_err(|_| anyhow!("--port needs a number from 0 to 65535, got `{text}`"))?;
             }
             "--ignore-stdin" if inline.is_none() => ignore_stdin = true,
+            "--per-thread" if inline.is_none() => per_thread = true,
             _ => bail!("unexpected argument `{arg}` (see --help)"),
         }
     }
@@ -77,6 +81,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Parsed> {
         port,
         log,
         ignore_stdin,
+        per_thread,
     }))
 }
 
@@ -129,7 +134,10 @@ fn serve(
     fallback: Option<Reply>,
     log: Option<File>,
 ) -> Result<()> {
-    let mut builder = MockServer::builder().replies(replies).port(args.port);
+    let mut builder = MockServer::builder()
+        .replies(replies)
+        .per_thread(args.per_thread)
+        .port(args.port);
     if let Some(fallback) = fallback {
         builder = builder.fallback(fallback);
     }

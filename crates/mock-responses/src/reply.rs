@@ -27,10 +27,14 @@ pub struct Reply {
 pub(crate) enum ReplyKind {
     /// 200 event stream built from events (strings are written verbatim).
     Sse(Vec<Value>),
-    /// 200 event stream whose body is one verbatim chunk.
-    RawSse(String),
+    /// 200 event stream whose body is one verbatim chunk (any bytes, not
+    /// necessarily UTF-8).
+    RawSse(Vec<u8>),
     /// A plain response with a Content-Length body.
     Status { code: u16, body: String },
+    /// Nothing at all: the request is read, then the connection stays silent (no
+    /// status line, no headers) until the client goes away.
+    NoHeaders,
 }
 
 /// How an event stream ends.
@@ -67,7 +71,22 @@ impl Reply {
     /// [`cut_after`](Reply::cut_after) / [`stall_after`](Reply::stall_after) the body counts
     /// as a single event.
     pub fn raw_sse(body: impl Into<String>) -> Reply {
+        Reply::new(ReplyKind::RawSse(body.into().into_bytes()))
+    }
+
+    /// Like [`Reply::raw_sse`], but the body is any bytes: invalid UTF-8, a
+    /// character cut in half, NULs. Its JSON form is `raw_sse_bytes`, an array of
+    /// byte values (a body that is valid UTF-8 serialises as `raw_sse`).
+    pub fn raw_sse_bytes(body: impl Into<Vec<u8>>) -> Reply {
         Reply::new(ReplyKind::RawSse(body.into()))
+    }
+
+    /// A reply that never comes: the request is read and recorded, then nothing is
+    /// sent (not even the status line) until the client disconnects, the server
+    /// stops or 10 minutes pass. Models a server that accepts the connection and
+    /// hangs before its response headers. Its JSON form is `{"no_headers": true}`.
+    pub fn no_headers() -> Reply {
+        Reply::new(ReplyKind::NoHeaders)
     }
 
     /// A reply with the given status and a Content-Length body; the content type is
@@ -132,6 +151,10 @@ struct ReplyRepr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     raw_sse: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    raw_sse_bytes: Option<Vec<u8>>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    no_headers: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     body: Option<Value>,
@@ -151,15 +174,25 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 impl TryFrom<ReplyRepr> for Reply {
     type Error = String;
 
     fn try_from(r: ReplyRepr) -> Result<Reply, String> {
         let kinds = usize::from(r.sse.is_some())
             + usize::from(r.raw_sse.is_some())
-            + usize::from(r.status.is_some());
+            + usize::from(r.raw_sse_bytes.is_some())
+            + usize::from(r.status.is_some())
+            + usize::from(r.no_headers);
         if kinds != 1 {
-            return Err("a reply needs exactly one of `sse`, `raw_sse` or `status`".to_string());
+            return Err(
+                "a reply needs exactly one of `sse`, `raw_sse`, `raw_sse_bytes`, `status` or \
+                 `no_headers: true`"
+                    .to_string(),
+            );
         }
         if r.body.is_some() && r.status.is_none() {
             return Err("`body` is only allowed together with `status`".to_string());
@@ -170,7 +203,11 @@ impl TryFrom<ReplyRepr> for Reply {
         let kind = if let Some(events) = r.sse {
             ReplyKind::Sse(events)
         } else if let Some(raw) = r.raw_sse {
+            ReplyKind::RawSse(raw.into_bytes())
+        } else if let Some(raw) = r.raw_sse_bytes {
             ReplyKind::RawSse(raw)
+        } else if r.no_headers {
+            ReplyKind::NoHeaders
         } else {
             let code = r.status.unwrap_or(500);
             if !(200..=599).contains(&code) {
@@ -203,6 +240,8 @@ impl From<Reply> for ReplyRepr {
         let mut repr = ReplyRepr {
             sse: None,
             raw_sse: None,
+            raw_sse_bytes: None,
+            no_headers: false,
             status: None,
             body: None,
             headers: HeaderList(reply.headers),
@@ -213,11 +252,15 @@ impl From<Reply> for ReplyRepr {
         };
         match reply.kind {
             ReplyKind::Sse(events) => repr.sse = Some(events),
-            ReplyKind::RawSse(raw) => repr.raw_sse = Some(raw),
+            ReplyKind::RawSse(raw) => match String::from_utf8(raw) {
+                Ok(text) => repr.raw_sse = Some(text),
+                Err(err) => repr.raw_sse_bytes = Some(err.into_bytes()),
+            },
             ReplyKind::Status { code, body } => {
                 repr.status = Some(code);
                 repr.body = Some(Value::String(body));
             }
+            ReplyKind::NoHeaders => repr.no_headers = true,
         }
         match reply.end {
             StreamEnd::Complete => {}

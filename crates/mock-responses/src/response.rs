@@ -105,8 +105,8 @@ pub(crate) fn write_status(
 pub(crate) fn render_events(reply: &Reply) -> Vec<Vec<u8>> {
     let events: &[Value] = match &reply.kind {
         ReplyKind::Sse(events) => events,
-        ReplyKind::RawSse(raw) => return vec![raw.clone().into_bytes()],
-        ReplyKind::Status { .. } => return Vec::new(),
+        ReplyKind::RawSse(raw) => return vec![raw.clone()],
+        ReplyKind::Status { .. } | ReplyKind::NoHeaders => return Vec::new(),
     };
     events
         .iter()
@@ -129,18 +129,19 @@ pub(crate) fn write_reply(
     if reply.delay_before_headers_ms > 0 {
         thread::sleep(Duration::from_millis(reply.delay_before_headers_ms));
     }
-    let raw_event: [Value; 1];
-    let events: &[Value] = match &reply.kind {
+    // A raw body is one event whose rendered chunk is the body itself.
+    let raw_event = [Value::Null];
+    let (events, rendered): (&[Value], Option<&[Vec<u8>]>) = match &reply.kind {
         ReplyKind::Status { code, body } => {
             write_status(stream, *code, body, &reply.headers, keep_alive)?;
             return Ok(After::KeepOpen);
         }
-        ReplyKind::Sse(events) => events,
-        ReplyKind::RawSse(raw) => {
-            // A string event is written verbatim.
-            raw_event = [Value::String(raw.clone())];
-            &raw_event
+        ReplyKind::NoHeaders => {
+            stall(stream, shutdown);
+            return Ok(After::Close);
         }
+        ReplyKind::Sse(events) => (events, rendered),
+        ReplyKind::RawSse(raw) => (&raw_event, Some(std::slice::from_ref(raw))),
     };
     let limit = match reply.end {
         StreamEnd::Complete => events.len(),

@@ -1,6 +1,6 @@
 //! The server: shared state, accept loop and per-connection threads.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -28,8 +28,30 @@ type Matcher = Box<dyn Fn(&RecordedRequest) -> bool + Send + Sync>;
 
 struct State {
     replies: VecDeque<Reply>,
+    /// With [`MockServerBuilder::per_thread`]: the script still to serve to each
+    /// thread (by `session_id` header).
+    threads: Option<HashMap<String, VecDeque<Reply>>>,
     requests: Vec<RecordedRequest>,
     response_requests: usize,
+}
+
+impl State {
+    /// The next scripted reply for `request`: from its thread's own copy of
+    /// the script in per-thread mode (requests without a `session_id` use the
+    /// shared one), else from the shared script.
+    fn next_reply(&mut self, request: &RecordedRequest) -> Option<Reply> {
+        let thread = request.header("session_id");
+        match (&mut self.threads, thread) {
+            (Some(threads), Some(thread)) => {
+                let template = &self.replies;
+                threads
+                    .entry(thread.to_string())
+                    .or_insert_with(|| template.clone())
+                    .pop_front()
+            }
+            _ => self.replies.pop_front(),
+        }
+    }
 }
 
 struct Shared {
@@ -60,6 +82,7 @@ pub struct MockServerBuilder {
     replies: Vec<Reply>,
     fallback: Option<Reply>,
     port: u16,
+    per_thread: bool,
     hook: Option<RequestHook>,
     routes: Vec<(Matcher, Reply)>,
     context_window: Option<u64>,
@@ -82,6 +105,17 @@ impl MockServerBuilder {
     /// The reply served (repeatedly) once the script is used up.
     pub fn fallback(mut self, reply: Reply) -> MockServerBuilder {
         self.fallback = Some(reply);
+        self
+    }
+
+    /// Serve the script once per thread instead of once overall: each distinct
+    /// `session_id` request header (the thread id a client sends) gets its own
+    /// copy of the replies, in order, then the fallback. Concurrent clients then
+    /// each see the whole conversation. Requests without the header share the
+    /// script as usual, which is then never consumed by threads (so
+    /// [`MockServer::pending_replies`] counts only those).
+    pub fn per_thread(mut self, per_thread: bool) -> MockServerBuilder {
+        self.per_thread = per_thread;
         self
     }
 
@@ -135,6 +169,7 @@ impl MockServerBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 replies: self.replies.into(),
+                threads: self.per_thread.then(HashMap::new),
                 requests: Vec::new(),
                 response_requests: 0,
             }),
@@ -349,17 +384,18 @@ fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
         };
         let scripted = {
             let mut state = shared.lock();
-            state.requests.push(request);
-            if is_responses {
+            let scripted = if is_responses {
                 state.response_requests += 1;
                 shared.arrived.notify_all();
                 match unscripted {
                     Some(reply) => Some(reply),
-                    None => state.replies.pop_front(),
+                    None => state.next_reply(&request),
                 }
             } else {
                 None
-            }
+            };
+            state.requests.push(request);
+            scripted
         };
         // Realistic usage needs the reply rendered for this request (not pre-rendered).
         let sized = shared.usage_from_request && is_responses;

@@ -39,6 +39,8 @@ fn reply_json_round_trips() {
         .cut_after(1),
         Reply::sse(vec![]).stall_after(0),
         Reply::raw_sse("data: {oops\n\n"),
+        Reply::raw_sse_bytes(b"data: \xff\xfe\n\n".to_vec()),
+        Reply::no_headers(),
         Reply::status(429, r#"{"error":{"message":"x"}}"#).header("Retry-After", "1"),
         Reply::status(500, ""),
     ];
@@ -52,6 +54,14 @@ fn reply_json_round_trips() {
     assert!(value.get("stall_after").is_none());
     assert_eq!(
         serde_json::to_value(&replies[4]).unwrap(),
+        json!({"raw_sse_bytes": [100, 97, 116, 97, 58, 32, 255, 254, 10, 10]})
+    );
+    assert_eq!(
+        serde_json::to_value(&replies[5]).unwrap(),
+        json!({"no_headers": true})
+    );
+    assert_eq!(
+        serde_json::to_value(&replies[6]).unwrap(),
         json!({"status": 429, "body": r#"{"error":{"message":"x"}}"#, "headers": {"Retry-After": "1"}})
     );
 }
@@ -64,7 +74,9 @@ fn reply_json_accepts_the_documented_forms() {
          "stall_after": null, "delay_before_headers_ms": 0},
         {"status": 429, "body": {"error": {"message": "slow"}}, "headers": {"retry-after": 2}},
         {"status": 500},
-        {"raw_sse": "data: x\n\n"}
+        {"raw_sse": "data: x\n\n"},
+        {"raw_sse_bytes": [100, 97, 116, 97, 58, 32, 255, 10, 10]},
+        {"no_headers": true}
     ]))
     .unwrap();
     assert_eq!(
@@ -77,10 +89,14 @@ fn reply_json_accepts_the_documented_forms() {
     );
     assert_eq!(parsed[2], Reply::status(500, ""));
     assert_eq!(parsed[3], Reply::raw_sse("data: x\n\n"));
+    assert_eq!(parsed[4], Reply::raw_sse_bytes(b"data: \xff\n\n".to_vec()));
+    assert_eq!(parsed[5], Reply::no_headers());
 
     for bad in [
         json!({}),
         json!({"sse": [], "status": 500}),
+        json!({"no_headers": true, "status": 500}),
+        json!({"raw_sse": "", "raw_sse_bytes": []}),
         json!({"sse": [], "body": "x"}),
         json!({"status": 99}),
         json!({"sse": [], "cut_after": 1, "stall_after": 1}),

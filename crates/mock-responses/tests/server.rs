@@ -193,6 +193,54 @@ fn raw_sse_is_verbatim_and_can_be_cut() {
 }
 
 #[test]
+fn raw_sse_bytes_need_not_be_utf8() {
+    let body = b"data: {\"a\":\"\xe2\x82\"}\n\n\xff".to_vec();
+    let server = MockServer::start(vec![Reply::raw_sse_bytes(body.clone())]).unwrap();
+    let mut client = Client::connect(server.port());
+    let resp = client.post("/v1/responses", BODY);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, body);
+    assert!(resp.terminated);
+}
+
+#[test]
+fn no_headers_records_the_request_and_sends_nothing() {
+    let server = MockServer::start(vec![Reply::no_headers(), message_reply("after")]).unwrap();
+    let mut client = Client::connect(server.port());
+    client.send("POST", "/v1/responses", &[], BODY);
+    assert!(server.wait_for_requests(1, Duration::from_secs(10)));
+    client.set_read_timeout(Duration::from_millis(400));
+    assert!(client.read_chunk().is_err(), "no status line may arrive");
+    // The next connection gets the next scripted reply.
+    let mut other = Client::connect(server.port());
+    let resp = other.post("/v1/responses", BODY);
+    assert_eq!(resp.status, 200);
+    assert!(resp.text().contains("after"));
+}
+
+#[test]
+fn per_thread_scripts_are_served_to_each_thread() {
+    let server = MockServer::builder()
+        .replies([message_reply("first"), message_reply("second")])
+        .fallback(message_reply("fallback"))
+        .per_thread(true)
+        .start()
+        .unwrap();
+    let mut client = Client::connect(server.port());
+    let mut ask = |thread: &str| {
+        client.send("POST", "/v1/responses", &[("session_id", thread)], BODY);
+        client.read_response().text()
+    };
+    assert!(ask("a").contains("first"));
+    assert!(ask("b").contains("first"));
+    assert!(ask("a").contains("second"));
+    assert!(ask("a").contains("fallback"));
+    assert!(ask("b").contains("second"));
+    assert_eq!(server.pending_replies(), 2);
+    assert_eq!(server.response_requests().len(), 5);
+}
+
+#[test]
 fn stall_after_sends_events_then_nothing() {
     let server = MockServer::start(vec![
         Reply::sse(vec![ev::created("r"), ev::completed("r")]).stall_after(1)

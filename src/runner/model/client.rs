@@ -1,20 +1,25 @@
 //! HTTP client for `POST {base_url}/responses` with the request-level retry loop
 //! (SPEC §7.1–7.2, §7.7a). The stream-level loop lives in the turn.
+//!
+//! Every wait on the server is bounded by the provider's idle timeout
+//! (`stream_idle_timeout_ms`): the response headers, an error body, each event
+//! of the stream, and the warm-up request. A server that accepts the
+//! connection and then says nothing is a transport error, retried like one.
 
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, StreamExt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Response, StatusCode};
 use serde_json::value::RawValue;
 use serde_json::Value;
-use sse_stream::SseByteStream;
 
 use super::error::{backoff, ModelError, HIGH_DEMAND_MESSAGE};
 use super::rate_limits::{self, RateLimitSnapshot};
 use super::sse::{self, ResponseEvent};
+use super::sse_framer::SseDecoder;
 use crate::config::{Config, Credential};
 use crate::runner::events::Usage;
 use crate::runner::tools::prefix_at_boundary;
@@ -41,7 +46,10 @@ pub struct CompactedHistory {
 
 /// An open response stream.
 pub struct ResponseStream {
-    events: SseByteStream<BoxStream<'static, reqwest::Result<Bytes>>>,
+    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    /// Received bytes not decoded yet.
+    pending: Bytes,
+    decoder: SseDecoder,
     idle: IdleWatch,
     /// The `openai-model` response header, if the server sent one.
     pub served_model: Option<String>,
@@ -119,11 +127,12 @@ impl ModelClient {
             .url
             .split_once("/responses")
             .map_or(self.url.as_str(), |(base, _)| base);
-        match self.http.head(base).send().await {
-            Ok(response) => {
+        match tokio::time::timeout(self.idle_timeout, self.http.head(base).send()).await {
+            Ok(Ok(response)) => {
                 tracing::debug!(status = %response.status(), "model endpoint warmed up")
             }
-            Err(err) => tracing::debug!(error = %error_chain(&err), "warm-up request failed"),
+            Ok(Err(err)) => tracing::debug!(error = %error_chain(&err), "warm-up request failed"),
+            Err(_) => tracing::debug!("warm-up request timed out"),
         }
     }
 
@@ -182,15 +191,27 @@ impl ModelClient {
         }
         let mut attempt: u64 = 0;
         loop {
-            let sent = self
+            let request = self
                 .http
                 .post(url)
                 .headers(headers.clone())
                 .body(body.clone())
-                .send()
-                .await;
+                .send();
+            let sent = tokio::time::timeout(self.idle_timeout, request).await;
             let retries_left = attempt < self.request_max_retries;
             attempt += 1;
+            let sent = match sent {
+                Ok(sent) => sent,
+                Err(_) => {
+                    let text = HEADERS_TIMEOUT_MESSAGE;
+                    tracing::debug!(attempt, "{text}");
+                    if !retries_left {
+                        return Err(ModelError::RetryLimit(text.to_string()));
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            };
             match sent {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) if response.status().is_server_error() => {
@@ -238,9 +259,11 @@ impl ModelClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let rate_limits = rate_limits::parse(response.headers());
-        let bytes: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
+        let body: BoxStream<'static, reqwest::Result<Bytes>> = response.bytes_stream().boxed();
         ResponseStream {
-            events: SseByteStream::new(bytes),
+            body,
+            pending: Bytes::new(),
+            decoder: SseDecoder::default(),
             idle: IdleWatch::new(self.idle_timeout),
             served_model,
             rate_limits,
@@ -250,7 +273,13 @@ impl ModelClient {
     async fn classify_status(&self, response: Response) -> ModelError {
         let status = response.status();
         let delay = retry_after(response.headers());
-        let body = response.text().await.unwrap_or_default();
+        // A body that never comes must not hang the run: whatever arrived in
+        // time is what the message shows.
+        let body = tokio::time::timeout(self.idle_timeout, response.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
         let parsed: Option<Value> = serde_json::from_str(&body).ok();
         let field = |name: &str| {
             parsed
@@ -297,6 +326,13 @@ impl ModelClient {
                 ),
                 delay,
             },
+            // As the reference words them; not retried (they never get better).
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND => ModelError::Fatal(format!(
+                "unexpected status {}: {}, url: {}",
+                status_text(status),
+                field("message").unwrap_or_else(|| body.trim().to_string()),
+                self.url
+            )),
             _ if body.trim().is_empty() => {
                 ModelError::Fatal(format!("unexpected status {}", status_text(status)))
             }
@@ -309,14 +345,34 @@ impl ResponseStream {
     /// The next meaningful event; `Ok(None)` at a clean end of stream.
     pub async fn next_event(&mut self) -> Result<Option<ResponseEvent>, ModelError> {
         loop {
-            // Events already buffered need no timer; only a stream that has to
+            // Events already received need no timer; only a stream that has to
             // wait for the network looks at the idle watch.
-            let next = match self.events.next().now_or_never() {
+            let mut input: &[u8] = &self.pending;
+            let decoded = self.decoder.decode(&mut input);
+            let consumed = self.pending.len() - input.len();
+            self.pending.advance(consumed);
+            match decoded {
+                Ok(Some(data)) => {
+                    // Events, not bytes, keep a stream alive: a server that
+                    // trickles a line without ever ending an event times out.
+                    self.idle.progress();
+                    match parse_data(data) {
+                        Some(event) => return Ok(Some(event)),
+                        None => continue,
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::debug!(error = %err, "undecodable event stream");
+                    return Err(stream_error(&err.to_string()));
+                }
+            }
+            let next = match self.body.next().now_or_never() {
                 Some(next) => next,
                 None => loop {
                     tokio::select! {
                         biased;
-                        next = self.events.next() => break next,
+                        next = self.body.next() => break next,
                         () = self.idle.tick() => {
                             if self.idle.timed_out() {
                                 return Err(stream_error("idle timeout waiting for SSE"));
@@ -325,7 +381,6 @@ impl ResponseStream {
                     }
                 },
             };
-            self.idle.progress();
             match next {
                 None => return Ok(None),
                 Some(Err(err)) => {
@@ -334,24 +389,28 @@ impl ResponseStream {
                     tracing::debug!(error = %err, "response body failed mid-stream");
                     return Err(stream_error(STREAM_CLOSED_MESSAGE));
                 }
-                Some(Ok(event)) => {
-                    let Some(data) = event.data else {
-                        continue;
-                    };
-                    // The payload moves into the parser; its head is kept for the
-                    // log only when debug logging is on.
-                    let head = tracing::enabled!(tracing::Level::DEBUG)
-                        .then(|| prefix_at_boundary(&data, LOGGED_PAYLOAD_BYTES).to_string());
-                    match sse::parse_event(data) {
-                        Some(ResponseEvent::Ignored) => {}
-                        Some(parsed) => return Ok(Some(parsed)),
-                        None => tracing::debug!(
-                            payload = head.as_deref().unwrap_or_default(),
-                            "skipping an unparseable SSE payload"
-                        ),
-                    }
-                }
+                Some(Ok(bytes)) => self.pending = bytes,
             }
+        }
+    }
+}
+
+/// The event of one SSE `data` payload; `None` for payloads that are skipped
+/// (ignored kinds, and payloads that do not parse, logged at debug level).
+fn parse_data(data: String) -> Option<ResponseEvent> {
+    // The payload moves into the parser; its head is kept for the log only
+    // when debug logging is on.
+    let head = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| prefix_at_boundary(&data, LOGGED_PAYLOAD_BYTES).to_string());
+    match sse::parse_event(data) {
+        Some(ResponseEvent::Ignored) => None,
+        Some(parsed) => Some(parsed),
+        None => {
+            tracing::debug!(
+                payload = head.as_deref().unwrap_or_default(),
+                "skipping an unparseable SSE payload"
+            );
+            None
         }
     }
 }
@@ -404,6 +463,10 @@ impl IdleWatch {
 
 /// What follows `/responses` in the path of the compaction endpoint.
 const COMPACT_SUFFIX: &str = "/compact";
+
+/// Transport error text of a server that sent no response headers within the
+/// idle timeout.
+pub const HEADERS_TIMEOUT_MESSAGE: &str = "idle timeout waiting for the response headers";
 
 /// Detail of a stream that ended before `response.completed`.
 pub const STREAM_CLOSED_MESSAGE: &str = "stream closed before response.completed";

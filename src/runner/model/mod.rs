@@ -8,6 +8,7 @@ pub mod output_item;
 pub mod rate_limits;
 pub mod request;
 pub mod sse;
+pub mod sse_framer;
 
 pub use client::ModelClient;
 pub use error::ModelError;

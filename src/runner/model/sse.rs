@@ -113,7 +113,10 @@ pub fn parse_event(data: String) -> Option<ResponseEvent> {
             ResponseEvent::OutputItemAdded(serde_json::from_str::<ItemPayload>(data).ok()?.item)
         }
         "response.completed" => {
-            let response = response()?;
+            // Without its response object the event completes nothing: it is
+            // skipped, and the stream then ends without `response.completed`
+            // (a retryable stream error), as with the reference.
+            let response = response().filter(Value::is_object)?;
             ResponseEvent::Completed {
                 response_id: response
                     .get("id")
@@ -254,6 +257,18 @@ mod tests {
         assert_eq!(
             parse_event(r#"{"x":1,"type":"response.created"}"#.to_string()),
             Some(ResponseEvent::Created)
+        );
+    }
+
+    #[test]
+    fn completed_without_a_response_object_is_skipped() {
+        for response in ["null", "[]", "\"r\""] {
+            let data = format!(r#"{{"type":"response.completed","response":{response}}}"#);
+            assert_eq!(parse_event(data), None, "{response}");
+        }
+        assert_eq!(
+            parse_event(r#"{"type":"response.completed"}"#.to_string()),
+            None
         );
     }
 

@@ -119,6 +119,9 @@ pub(crate) fn enter(req: &Layer2Request<'_>) -> Result<Layer2, SandboxError> {
     start_pid_namespace()
 }
 
+/// What the probe child writes when the namespaces could be created.
+const PROBE_OK: u8 = 0;
+
 /// Runner side, once per run: can the namespaces for `policy` be created here?
 /// Tries `unshare` (and the id maps) and a first mount change in a throwaway child;
 /// restricts nothing in the calling process. The error is the reason, for a warning.
@@ -132,7 +135,10 @@ pub(crate) fn probe(policy: &SandboxPolicy) -> Result<(), String> {
     match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Child) => {
             let code = match creation.run() {
-                Ok(()) => 0,
+                Ok(()) => {
+                    let _ = nix::unistd::write(&writer, &[PROBE_OK]);
+                    0
+                }
                 Err(failure) => {
                     let _ = nix::unistd::write(&writer, &failure.encode());
                     1
@@ -144,18 +150,16 @@ pub(crate) fn probe(policy: &SandboxPolicy) -> Result<(), String> {
         }
         Ok(ForkResult::Parent { child }) => {
             drop(writer);
+            // The report arrives when the child closes the pipe on its way out, before
+            // the kernel tears its namespaces down (the slow part): it is reaped now if
+            // it is already gone, else it stays a zombie until the run ends.
             let mut report = Vec::new();
             let _ = std::fs::File::from(reader).read_to_end(&mut report);
-            let status = loop {
-                match nix::sys::wait::waitpid(child, None) {
-                    Err(Errno::EINTR) => continue,
-                    other => break other,
-                }
-            };
-            match (status, CreateFailure::decode(&report)) {
+            let _ = nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            match (report.as_slice(), CreateFailure::decode(&report)) {
+                ([PROBE_OK], _) => Ok(()),
                 (_, Some(failure)) => Err(failure.to_string()),
-                (Ok(WaitStatus::Exited(_, 0)), None) => Ok(()),
-                (status, None) => Err(format!("the probe process ended with {status:?}")),
+                (_, None) => Err("the probe process ended without a report".to_string()),
             }
         }
         Err(err) => Err(format!("cannot fork a probe process: {err}")),

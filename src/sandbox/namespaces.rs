@@ -23,7 +23,9 @@
 //! 7. re-bind `$CODEX_HOME` read-only when it lies in a writable root, and bind
 //!    `/dev/null` over its credential files (`auth.json`, `.credentials.json`): reads
 //!    return nothing and the real files stay untouched;
-//! 8. bring the new network namespace's loopback up (failure only logged);
+//! 8. the new network namespace (no network access) keeps its loopback down: nothing
+//!    could use it, since seccomp refuses every socket but `AF_UNIX` streams there, and
+//!    bringing it up takes the kernel's network lock on every command;
 //! 9. fork: the child is pid 1 of the new pid namespace. It arms
 //!    `PR_SET_PDEATHSIG=SIGKILL` (when the helper dies, the namespace dies), mounts a
 //!    fresh read-only `/proc` (or, where the kernel refuses, e.g. in a container that
@@ -112,9 +114,6 @@ pub(crate) fn enter(req: &Layer2Request<'_>) -> Result<Layer2, SandboxError> {
     build_view(req.roots, req.codex_home)?;
     if let Some(cwd) = cwd {
         return_to(&cwd)?;
-    }
-    if new_net {
-        loopback_up();
     }
     start_pid_namespace()
 }
@@ -604,43 +603,6 @@ fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<(), Errno> {
         )
     };
     Errno::result(rc).map(drop)
-}
-
-/// Step 8: `lo` up in the new network namespace (`SIOCSIFFLAGS`); failure only logged.
-fn loopback_up() {
-    // SAFETY: `socket` takes no pointers.
-    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    let Ok(fd) = Errno::result(fd) else {
-        tracing::debug!(error = %Errno::last(), "no socket to bring up the loopback");
-        return;
-    };
-    // SAFETY: `socket` just returned this descriptor and nothing else owns it.
-    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: `ifreq` is plain old data; all zeroes is a valid value.
-    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo") {
-        *slot = *byte as libc::c_char;
-    }
-    // SAFETY: `request` is a valid `ifreq` naming `lo`; the kernel reads and writes it
-    // only during each call.
-    let up = unsafe {
-        Errno::result(libc::ioctl(
-            socket.as_raw_fd(),
-            libc::SIOCGIFFLAGS,
-            &mut request,
-        ))
-        .and_then(|_| {
-            request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-            Errno::result(libc::ioctl(
-                socket.as_raw_fd(),
-                libc::SIOCSIFFLAGS,
-                &request,
-            ))
-        })
-    };
-    if let Err(err) = up {
-        tracing::debug!(error = %err, "cannot bring up the loopback of the sandbox");
-    }
 }
 
 /// Step 9: fork into the new pid namespace. Returns only in the child.

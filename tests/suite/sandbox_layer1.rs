@@ -77,11 +77,17 @@ enum User {
 
 /// The users a containment test runs as: `nobody` too when we can switch to it.
 fn users() -> Vec<User> {
-    if is_root() {
-        vec![User::Own, User::Nobody]
-    } else {
-        vec![User::Own]
-    }
+    vec![User::Own, User::Nobody]
+}
+
+/// These tests check what a root-run command can no longer do, and run commands as
+/// `nobody` through `setpriv`: they fail, never skip, without root (CI runs as root).
+fn require_root() -> Result<()> {
+    ensure!(
+        is_root(),
+        "this test must run as root: it checks what a root-run sandboxed command can no longer do"
+    );
+    Ok(())
 }
 
 /// Whether the tests run as root (`/proc/self` belongs to our effective uid).
@@ -356,10 +362,7 @@ fn grandchildren_die_when_the_runner_is_killed() -> Result<()> {
 /// sandboxed modes; unsandboxed, the same probes reach the kernel (the control).
 #[test]
 fn privileged_kernel_interfaces_are_denied() -> Result<()> {
-    if !is_root() {
-        // Unprivileged, every probe fails for lack of privilege anyway.
-        return Ok(());
-    }
+    require_root()?;
     // Each probe prints `name=<errno name>` (or `name=ok`). Every call is harmless
     // if allowed: NULL or invalid arguments, a made-up filesystem type, an invalid
     // reboot magic, a device node that is a copy of /dev/null in the cwd.
@@ -436,9 +439,7 @@ show("unshare", libc.unshare(0x10000000))
 /// `CAP_NET_ADMIN`); unsandboxed, the same probes succeed or reach the kernel.
 #[test]
 fn raw_network_needs_dropped_capabilities() -> Result<()> {
-    if !is_root() {
-        return Ok(());
-    }
+    require_root()?;
     // RTM_NEWADDR on an interface index that does not exist: ENODEV when allowed,
     // EPERM without CAP_NET_ADMIN; nothing is ever changed.
     let probe = r#"
@@ -478,9 +479,7 @@ print("netlink=" + errno.errorcode[-struct.unpack("=i", reply[16:20])[0]])
 /// can still be edited (CAP_DAC_OVERRIDE), but its owner is still not changeable.
 #[test]
 fn other_users_files_keep_their_metadata() -> Result<()> {
-    if !is_root() {
-        return Ok(());
-    }
+    require_root()?;
     // The work dir's sibling `outside/` is in no writable root.
     let script = "chown 0:0 ../outside/foreign.txt; echo chown_outside=$?; \
                   chmod 666 ../outside/foreign.txt; echo chmod_outside=$?; \

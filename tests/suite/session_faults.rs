@@ -138,7 +138,7 @@ fn a_killed_run_is_repaired_on_resume() -> anyhow::Result<()> {
 }
 
 /// `$CODEX_HOME/sessions` that cannot hold a session file (a file in its
-/// place; without root also a read-only directory) fails the run before any
+/// place, a read-only directory) fails the run before any
 /// model request, naming the path and the reason.
 #[test]
 fn an_unwritable_sessions_dir_fails_before_any_request() -> anyhow::Result<()> {
@@ -154,19 +154,23 @@ fn an_unwritable_sessions_dir_fails_before_any_request() -> anyhow::Result<()> {
     );
     assert!(run.stderr.starts_with(&expected), "{run}");
     assert!(run.stderr.contains("Not a directory"), "{run}");
+    // A read-only directory: root ignores its mode, so as root the run is `nobody`'s.
+    std::fs::remove_file(&sessions)?;
+    std::fs::create_dir(&sessions)?;
     // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        std::fs::remove_file(&sessions)?;
-        std::fs::create_dir(&sessions)?;
-        std::fs::set_permissions(
-            &sessions,
-            std::os::unix::fs::PermissionsExt::from_mode(0o555),
-        )?;
-        let run = env.exec().args(["--json", "hi"]).run()?;
-        assert_eq!(run.code(), Some(1), "{run}");
-        assert!(run.stderr.contains("Permission denied"), "{run}");
-    }
+    let codex = if unsafe { libc::geteuid() } == 0 {
+        env.codex_as_nobody()?
+    } else {
+        env.codex()
+    };
+    std::fs::set_permissions(
+        &sessions,
+        std::os::unix::fs::PermissionsExt::from_mode(0o555),
+    )?;
+    let run = codex.args(["exec", "--json", "hi"]).run()?;
+    assert_eq!(run.code(), Some(1), "{run}");
+    assert!(run.stderr.contains("Permission denied"), "{run}");
+    assert_eq!(env.requests().len(), 0, "a request was sent: {run}");
     // `--ephemeral` records nothing, so it still runs.
     let run = env.exec().args(["--json", "--ephemeral", "hi"]).run()?;
     assert_eq!(run.code(), Some(0), "{run}");
